@@ -1,0 +1,1 @@
+// Placeholder until the work queue lands; delete when a real source exists.

@@ -1,0 +1,1 @@
+// Placeholder until kube-sim lands; delete when a real source exists.
