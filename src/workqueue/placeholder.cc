@@ -1,1 +1,0 @@
-// Placeholder until the work queue lands; delete when a real source exists.

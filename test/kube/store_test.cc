@@ -1,0 +1,122 @@
+#include "kube/store.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace berth::kube {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+struct Item {
+  ObjectMeta meta;
+  int value = 0;
+};
+
+std::shared_ptr<const Item> item(std::string ns, std::string name, std::string rv, int value = 0) {
+  auto out = std::make_shared<Item>();
+  out->meta.namespace_ = std::move(ns);
+  out->meta.name = std::move(name);
+  out->meta.resource_version = std::move(rv);
+  out->meta.uid = "uid-" + out->meta.name;
+  out->value = value;
+  return out;
+}
+
+TEST(StoreTest, StartsEmptyAndUnsynced) {
+  Store<Item> store;
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.get("a/b"), nullptr);
+  EXPECT_THAT(store.list(), IsEmpty());
+  EXPECT_FALSE(store.has_synced());
+  store.mark_synced();
+  EXPECT_TRUE(store.has_synced());
+}
+
+TEST(StoreTest, ReplaceReportsAddedChangedAndRemovedKeys) {
+  Store<Item> store;
+  StoreDiff first = store.replace({item("ns", "a", "1"), item("ns", "b", "2"), item("ns", "c", "3")}, "3");
+  EXPECT_THAT(first.added, ElementsAre("ns/a", "ns/b", "ns/c"));
+  EXPECT_THAT(first.changed, IsEmpty());
+  EXPECT_THAT(first.removed, IsEmpty());
+  EXPECT_EQ(store.resource_version(), "3");
+
+  StoreDiff second = store.replace({item("ns", "a", "1"), item("ns", "b", "5"), item("ns", "d", "6")}, "6");
+  EXPECT_THAT(second.added, ElementsAre("ns/d"));
+  EXPECT_THAT(second.changed, ElementsAre("ns/b"));
+  EXPECT_THAT(second.removed, ElementsAre("ns/c"));
+  EXPECT_THAT(second.all(), ElementsAre("ns/b", "ns/c", "ns/d"));
+  EXPECT_THAT(store.keys(), ElementsAre("ns/a", "ns/b", "ns/d"));
+  EXPECT_EQ(store.resource_version(), "6");
+
+  EXPECT_TRUE(store.replace({item("ns", "a", "1"), item("ns", "b", "5"), item("ns", "d", "6")}, "7").empty());
+}
+
+TEST(StoreTest, ReplaceCountsANewUidAsChanged) {
+  Store<Item> store;
+  store.replace({item("ns", "a", "1")}, "1");
+  auto recreated = std::make_shared<Item>(*item("ns", "a", "1"));
+  recreated->meta.uid = "another";
+  EXPECT_THAT(store.replace({recreated}, "2").changed, ElementsAre("ns/a"));
+}
+
+TEST(StoreTest, ApplyReportsWhetherAnythingChanged) {
+  Store<Item> store;
+  EXPECT_TRUE(store.apply(WatchEventType::kAdded, item("ns", "a", "1", 1)));
+  EXPECT_FALSE(store.apply(WatchEventType::kModified, item("ns", "a", "1", 1)));
+  EXPECT_TRUE(store.apply(WatchEventType::kModified, item("ns", "a", "2", 7)));
+  EXPECT_EQ(store.get("ns/a")->value, 7);
+  EXPECT_FALSE(store.apply(WatchEventType::kBookmark, item("ns", "a", "3")));
+  EXPECT_TRUE(store.apply(WatchEventType::kDeleted, item("ns", "a", "3")));
+  EXPECT_FALSE(store.apply(WatchEventType::kDeleted, item("ns", "a", "3")));
+  EXPECT_EQ(store.size(), 0u);
+}
+
+TEST(StoreTest, ObjectsWithoutResourceVersionAlwaysCountAsChanged) {
+  Store<Item> store;
+  EXPECT_TRUE(store.upsert(item("ns", "a", "")));
+  EXPECT_TRUE(store.upsert(item("ns", "a", "")));
+}
+
+TEST(StoreTest, ListNamespaceMatchesWholeNamespaceOnly) {
+  Store<Item> store;
+  store.replace({item("a", "x", "1"), item("ab", "y", "1"), item("a", "z", "1"), item("b", "w", "1")}, "1");
+  std::vector<std::string> names;
+  for (const auto& i : store.list_namespace("a")) names.push_back(i->meta.name);
+  EXPECT_THAT(names, ElementsAre("x", "z"));
+  EXPECT_THAT(store.list_namespace("c"), IsEmpty());
+  EXPECT_EQ(store.list().size(), 4u);
+}
+
+TEST(StoreTest, ClusterScopedObjectsAreKeyedByName) {
+  Store<Item> store;
+  store.upsert(item("", "node-1", "1"));
+  EXPECT_NE(store.get("node-1"), nullptr);
+}
+
+TEST(StoreTest, SnapshotsOutliveReplace) {
+  Store<Item> store;
+  store.replace({item("ns", "a", "1", 42)}, "1");
+  auto held = store.get("ns/a");
+  auto listed = store.list();
+  store.replace({}, "2");
+  EXPECT_EQ(store.get("ns/a"), nullptr);
+  EXPECT_EQ(held->value, 42);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]->value, 42);
+}
+
+TEST(StoreTest, LaterDuplicateInReplaceWins) {
+  Store<Item> store;
+  store.replace({item("ns", "a", "1", 1), item("ns", "a", "2", 2)}, "2");
+  EXPECT_EQ(store.size(), 1u);
+  EXPECT_EQ(store.get("ns/a")->value, 2);
+}
+
+}  // namespace
+}  // namespace berth::kube
