@@ -1,0 +1,38 @@
+// kube-apiserver's validation of the objects kube-sim serves, reduced to the checks that are
+// cheap and that clients can trip over: object names, label and annotation keys/values, the
+// annotation size limit, Service ports/types/protocols, EndpointSlice addressType.
+//
+// Field errors use kube-apiserver's wording, e.g.
+//   spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive
+// and invalid_error() wraps them as the 422 the API server returns:
+//   Service "x" is invalid: spec.ports[0].port: Invalid value: ...
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "kube/resource.h"
+
+namespace berth::kubesim {
+
+// Empty when `object` is valid. `object` has defaults applied and metadata.name set.
+std::vector<std::string> validate_object(const kube::ResourceType& type, const nlohmann::json& object);
+
+// kInvalid / 422: `<Kind> "<name>" is invalid: <error>` or `... is invalid: [<e1>, <e2>]`.
+Error invalid_error(const kube::ResourceType& type, std::string_view name, const std::vector<std::string>& errors);
+
+// Name rules, exposed for tests and for the store's own checks. Each returns "" when valid,
+// else the explanation kube-apiserver gives.
+std::string dns1123_label_error(std::string_view value);
+std::string dns1123_subdomain_error(std::string_view value);
+std::string dns1035_label_error(std::string_view value);
+std::string qualified_name_error(std::string_view value);
+std::string label_value_error(std::string_view value);
+
+}  // namespace berth::kubesim

@@ -1,1 +1,0 @@
-// Placeholder until kube-sim lands; delete when a real source exists.
