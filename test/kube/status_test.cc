@@ -1,0 +1,63 @@
+#include "kube/status.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace berth::kube {
+namespace {
+
+std::string status_body(int code, std::string_view reason, std::string_view message) {
+  return nlohmann::json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+                        {"reason", reason}, {"message", message}, {"code", code}}
+      .dump();
+}
+
+TEST(StatusTest, MapsCodesAndReasons) {
+  struct Case {
+    int http;
+    const char* reason;
+    ErrorCode code;
+  };
+  for (const Case& c : {Case{404, "NotFound", ErrorCode::kNotFound}, Case{409, "AlreadyExists", ErrorCode::kAlreadyExists},
+                        Case{409, "Conflict", ErrorCode::kConflict}, Case{410, "Expired", ErrorCode::kGone},
+                        Case{410, "Gone", ErrorCode::kGone}, Case{401, "Unauthorized", ErrorCode::kUnauthorized},
+                        Case{403, "Forbidden", ErrorCode::kForbidden}, Case{422, "Invalid", ErrorCode::kInvalid},
+                        Case{429, "TooManyRequests", ErrorCode::kTooManyRequests},
+                        Case{500, "InternalError", ErrorCode::kServerError},
+                        Case{503, "ServiceUnavailable", ErrorCode::kServerError},
+                        Case{400, "BadRequest", ErrorCode::kHttpError}, Case{418, "", ErrorCode::kHttpError}}) {
+    Error e = error_from_response(c.http, status_body(c.http, c.reason, "the message"));
+    EXPECT_EQ(e.code, c.code) << c.http << " " << c.reason;
+    EXPECT_EQ(e.http_status, c.http);
+    EXPECT_EQ(e.message, "the message");
+  }
+}
+
+TEST(StatusTest, ToleratesBodiesThatAreNotStatus) {
+  Error html = error_from_response(502, "<html>\n<body>Bad Gateway</body></html>");
+  EXPECT_EQ(html.code, ErrorCode::kServerError);
+  EXPECT_EQ(html.message, "<html>");
+  Error empty = error_from_response(409, "");
+  EXPECT_EQ(empty.code, ErrorCode::kConflict);
+  EXPECT_EQ(empty.message, "HTTP 409");
+  Error wrong_types = error_from_response(404, R"({"kind":"Status","reason":7,"message":["x"],"code":"404"})");
+  EXPECT_EQ(wrong_types.code, ErrorCode::kNotFound);
+  EXPECT_FALSE(wrong_types.message.empty());
+  Error long_line = error_from_response(500, std::string(5000, 'x'));
+  EXPECT_LT(long_line.message.size(), 300u);
+}
+
+TEST(StatusTest, WatchErrorObject) {
+  auto gone = nlohmann::json::parse(status_body(410, "Expired", "too old resource version: 1 (5)"));
+  Error e = error_from_status_object(gone);
+  EXPECT_EQ(e.code, ErrorCode::kGone);
+  EXPECT_EQ(e.http_status, 410);
+  EXPECT_EQ(e.message, "too old resource version: 1 (5)");
+  Error no_code = error_from_status_object(nlohmann::json{{"reason", "Expired"}});
+  EXPECT_EQ(no_code.code, ErrorCode::kGone);
+  Error garbage = error_from_status_object(nlohmann::json::array());
+  EXPECT_EQ(garbage.code, ErrorCode::kServerError);
+}
+
+}  // namespace
+}  // namespace berth::kube
