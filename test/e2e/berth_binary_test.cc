@@ -6,6 +6,7 @@
 
 #include "e2e/kube_sim_cluster.h"
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 
 namespace berth::testing {
 namespace {
@@ -18,18 +19,6 @@ int count_lines(const std::string& text) {
   return n;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "berth-e2e-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(BerthBinary, ABadKubeconfigIsOneClearLineAndExitCode1) {
   TempDir tmp;

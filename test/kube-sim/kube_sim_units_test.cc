@@ -15,25 +15,13 @@
 #include "kube-sim/token_set.h"
 #include "kube/kube_config.h"
 #include "support/fake_clock.h"
+#include "support/temp_dir.h"
 
 namespace berth::kubesim {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kube-sim-unit-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
+using berth::testing::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
 
 TEST(FaultInjector, ErrorsAreCountedAndFilteredByPath) {
   FaultInjector faults;

@@ -1,4 +1,5 @@
 #include "kube-sim/tls_identity.h"
+#include "support/temp_dir.h"
 
 #include <sys/stat.h>
 
@@ -15,6 +16,8 @@
 
 namespace berth::kubesim {
 namespace {
+
+using berth::testing::TempDir;
 
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
@@ -41,21 +44,6 @@ bool verifies(X509* ca, X509* server) {
   return ok;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kube-sim-tls-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 TEST(TlsIdentity, ServerCertificateVerifiesAgainstTheCaWithLoopbackSans) {
   auto identity = generate_tls_identity();

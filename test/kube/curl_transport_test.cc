@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kube/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/scripted_http_server.h"
 
 namespace berth::kube {

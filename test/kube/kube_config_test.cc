@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "kube/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace berth::kube {
 namespace {

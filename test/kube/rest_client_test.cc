@@ -10,7 +10,7 @@
 #include "kube/annotation_patch.h"
 #include "kube/curl_transport.h"
 #include "kube/instant_clock.h"
-#include "kube/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/scripted_http_server.h"
 
 namespace berth::kube {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kube/temp_dir.h"
+#include "support/temp_dir.h"
 #include "support/fake_clock.h"
 
 namespace berth::kube {

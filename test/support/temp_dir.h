@@ -13,7 +13,7 @@ namespace berth::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "berth-kube-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "berth-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
