@@ -27,12 +27,7 @@ std::vector<std::string> validate_object(const kube::ResourceType& type, const n
 // kInvalid / 422: `<Kind> "<name>" is invalid: <error>` or `... is invalid: [<e1>, <e2>]`.
 Error invalid_error(const kube::ResourceType& type, std::string_view name, const std::vector<std::string>& errors);
 
-// Name rules, exposed for tests and for the store's own checks. Each returns "" when valid,
-// else the explanation kube-apiserver gives.
-std::string dns1123_label_error(std::string_view value);
-std::string dns1123_subdomain_error(std::string_view value);
-std::string dns1035_label_error(std::string_view value);
-std::string qualified_name_error(std::string_view value);
-std::string label_value_error(std::string_view value);
+// The name rules themselves (DNS-1123, qualified names, label values) are in
+// src/kube/name_validation.h, shared with the controller's flag validation.
 
 }  // namespace berth::kubesim
