@@ -25,27 +25,24 @@ bool expect(std::string_view& s, char c) {
   return true;
 }
 
-}  // namespace
-
-std::string format_micro_time(system_clock::time_point t) {
-  auto us = floor<microseconds>(t);
-  auto day = floor<days>(us);
-  year_month_day ymd{day};
-  hh_mm_ss<microseconds> hms{us - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
-                     hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
-}
-
-std::string format_time(system_clock::time_point t) {
-  auto s = floor<seconds>(t);
-  auto day = floor<days>(s);
-  year_month_day ymd{day};
-  hh_mm_ss<seconds> hms{s - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", static_cast<int>(ymd.year()),
+// "2026-11-23T19:29:33" (no zone), the part both time formats share.
+std::string utc_seconds(sys_seconds s) {
+  const auto day = floor<days>(s);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{s - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
                      hms.minutes().count(), hms.seconds().count());
 }
+
+}  // namespace
+
+std::string format_micro_time(system_clock::time_point t) {
+  const auto us = floor<microseconds>(t);
+  return fmt::format("{}.{:06}Z", utc_seconds(floor<seconds>(us)), (us - floor<seconds>(us)).count());
+}
+
+std::string format_time(system_clock::time_point t) { return utc_seconds(floor<seconds>(t)) + "Z"; }
 
 Result<system_clock::time_point> parse_time(std::string_view text) {
   auto bad = [&] { return make_error(ErrorCode::kParse, fmt::format("\"{}\" is not an RFC 3339 time", text)); };

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <ctime>
+#include <chrono>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -20,6 +20,7 @@
 #include "kube-sim/strategic_merge_patch.h"
 #include "kube-sim/watch_hub.h"
 #include "kube/label_selector.h"
+#include "kube/micro_time.h"
 
 namespace berth::kubesim {
 
@@ -69,15 +70,6 @@ std::unexpected<Error> gone_continue() {
                     "The provided continue parameter is too old to display a consistent list result. You can start a "
                     "new list without the continue parameter.",
                     410);
-}
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string meta_string(const json& object, const char* field) {
@@ -431,7 +423,7 @@ struct ObjectStore::State {
                         409);
     }
     object["metadata"]["uid"] = uuid();
-    object["metadata"]["creationTimestamp"] = now_rfc3339();
+    object["metadata"]["creationTimestamp"] = kube::format_time(std::chrono::system_clock::now());
     if (type.kind == "Service") {
       if (auto r = assign_cluster_ips(object); !r) {
         Error e = r.error();
