@@ -12,8 +12,10 @@ namespace {
 
 using namespace std::chrono;
 
-// 9999-12-31T23:59:59Z: beyond it a value is garbage, and it keeps time_point far from overflow.
-constexpr std::int64_t kMaxUnixSeconds = 253'402'300'799;
+// The latest second system_clock::time_point can hold (nanoseconds in libstdc++: 2262-04-11).
+// A later value is garbage, and converting it would overflow (UBSan caught year 9999 doing so).
+constexpr std::int64_t kMaxUnixSeconds =
+    duration_cast<seconds>(system_clock::time_point::max().time_since_epoch()).count();
 
 }  // namespace
 

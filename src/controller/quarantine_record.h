@@ -39,7 +39,7 @@ struct QuarantineRecord {
 };
 
 // Tolerant: an entry whose key is not a canonical port 1..65535 or whose value is not a
-// non-negative integer number of seconds (≤ year 9999) is skipped and reported in `problems`.
+// non-negative integer number of seconds (up to 2262-04-11, the end of system_clock) is skipped and reported in `problems`.
 // An empty or all-blank text is an empty record. kParse only when the text is not a JSON
 // object at all; the caller then decides how to treat a lost record.
 Result<QuarantineRecord> parse_quarantine(std::string_view text);
