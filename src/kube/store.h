@@ -146,6 +146,22 @@ class Store {
     return true;
   }
 
+  // Stores `object` (the server's answer to a write) only when the entry under its key still
+  // has `expected_resource_version` (the version the write was based on). A writer calls this
+  // so its next read sees its own write before the watch delivers it; when the watch already
+  // delivered the write or anything later, the entry is left alone, so the store never goes
+  // back in time. Returns whether the object was stored. The watch event for the same version
+  // later counts as unchanged, so handlers are not called twice for one write.
+  bool update_if_unchanged(Ptr object, std::string_view expected_resource_version) {
+    std::string key = object->meta.key();
+    std::unique_lock lock(mu_);
+    auto it = items_.find(key);
+    if (it == items_.end() || it->second->meta.resource_version != expected_resource_version) return false;
+    it->second.swap(object);
+    lock.unlock();  // the old object is released outside the lock
+    return true;
+  }
+
   // Removes `key`. Returns whether it was present.
   bool remove(const std::string& key) {
     Ptr old;

@@ -111,6 +111,24 @@ TEST(StoreTest, SnapshotsOutliveReplace) {
   EXPECT_EQ(listed[0]->value, 42);
 }
 
+TEST(StoreTest, UpdateIfUnchangedStoresAWriteOnlyOverTheVersionItWasBasedOn) {
+  Store<Item> store;
+  store.upsert(item("ns", "a", "5", 1));
+  // The write was based on version 5 and the watch has not delivered anything newer yet.
+  EXPECT_TRUE(store.update_if_unchanged(item("ns", "a", "6", 2), "5"));
+  EXPECT_EQ(store.get("ns/a")->value, 2);
+  // The watch then delivers the same version: nothing changed, no handler call needed.
+  EXPECT_FALSE(store.apply(WatchEventType::kModified, item("ns", "a", "6", 2)));
+  // A newer version already arrived (7): the store must not go back to the write's answer.
+  store.upsert(item("ns", "a", "8", 3));
+  EXPECT_FALSE(store.update_if_unchanged(item("ns", "a", "7", 4), "6"));
+  EXPECT_EQ(store.get("ns/a")->value, 3);
+  // Deleted meanwhile: not brought back.
+  store.remove("ns/a");
+  EXPECT_FALSE(store.update_if_unchanged(item("ns", "a", "9", 5), "8"));
+  EXPECT_EQ(store.get("ns/a"), nullptr);
+}
+
 TEST(StoreTest, LaterDuplicateInReplaceWins) {
   Store<Item> store;
   store.replace({item("ns", "a", "1", 1), item("ns", "a", "2", 2)}, "2");
