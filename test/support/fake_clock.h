@@ -27,6 +27,7 @@ class FakeClock final : public Clock {
   bool sleep_until(time_point deadline, std::stop_token stop) override {
     std::unique_lock lock(mu_);
     ++sleepers_;
+    ++sleeps_started_;
     cv_.notify_all();
     bool reached = cv_.wait(lock, stop, [&] { return now_ >= deadline; });
     --sleepers_;
@@ -45,6 +46,18 @@ class FakeClock final : public Clock {
     cv_.wait(lock, [&] { return sleepers_ >= n; });
   }
 
+  // How many sleep_until() calls have begun so far. A test that moves the time past every
+  // sleeper's deadline can wait for the count to grow by the number of sleepers: each has then
+  // done the work the deadline released and is asleep again.
+  long sleeps_started() const {
+    std::lock_guard lock(mu_);
+    return sleeps_started_;
+  }
+  void wait_for_sleeps_started(long n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return sleeps_started_ >= n; });
+  }
+
   int sleepers() const {
     std::lock_guard lock(mu_);
     return sleepers_;
@@ -55,6 +68,7 @@ class FakeClock final : public Clock {
   std::condition_variable_any cv_;
   time_point now_;
   int sleepers_ = 0;
+  long sleeps_started_ = 0;
 };
 
 }  // namespace berth::testing
