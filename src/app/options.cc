@@ -3,10 +3,69 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "app/version.h"
+#include "common/go_duration.h"
+#include "kube/name_validation.h"
 
 namespace berth::app {
+namespace {
+
+// The typed values that CLI11 cannot check on its own; an error names the flag.
+Result<void> finish(Options& o, const std::vector<std::string>& port_ranges, const std::string& exclude_ports,
+                    const std::string& quarantine, const std::string& lease_duration,
+                    const std::string& renew_deadline, const std::string& retry_period) {
+  auto ranges = ports::PortRangeSet::parse(port_ranges);
+  if (!ranges) return make_error(ErrorCode::kInvalidArgument, "--port-range " + ranges.error().message);
+  auto excluded = ports::PortRangeSet::parse(exclude_ports);
+  if (!excluded) return make_error(ErrorCode::kInvalidArgument, "--exclude-ports " + excluded.error().message);
+  o.allocator.port_range = std::move(*ranges);
+  o.allocator.excluded = std::move(*excluded);
+  if (o.allocator.port_range.minus(o.allocator.excluded).empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "--port-range minus --exclude-ports leaves no port to allocate");
+  }
+  struct DurationFlag {
+    const char* flag;
+    const std::string& text;
+    std::chrono::nanoseconds& out;
+  };
+  std::chrono::nanoseconds quarantine_ns{};
+  for (const DurationFlag& d : {DurationFlag{"--port-quarantine", quarantine, quarantine_ns},
+                                DurationFlag{"--leader-elect-lease-duration", lease_duration,
+                                             o.leader_election.lease_duration},
+                                DurationFlag{"--leader-elect-renew-deadline", renew_deadline,
+                                             o.leader_election.renew_deadline},
+                                DurationFlag{"--leader-elect-retry-period", retry_period,
+                                             o.leader_election.retry_period}}) {
+    auto parsed = parse_go_duration(d.text);
+    if (!parsed) return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", d.flag, parsed.error().message));
+    d.out = *parsed;
+  }
+  o.allocator.quarantine = std::chrono::duration_cast<Clock::duration>(quarantine_ns);
+  if (auto valid = controller::validate(o.allocator.annotations); !valid) return valid;
+  if (!o.allocator.watch_namespace.empty()) {
+    if (auto error = kube::dns1123_label_error(o.allocator.watch_namespace); !error.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        fmt::format("--watch-namespace \"{}\": {}", o.allocator.watch_namespace, error));
+    }
+  }
+  if (auto error = kube::dns1123_label_error(o.leader_election.lease_namespace); !error.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("--leader-election-namespace \"{}\": {}", o.leader_election.lease_namespace, error));
+  }
+  // "<id>-quarantine" must itself be a valid name, so the id leaves room for the suffix.
+  const std::string quarantine_lease = o.leader_election.lease_name + "-quarantine";
+  if (auto error = kube::dns1123_subdomain_error(quarantine_lease); !error.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("--leader-election-id \"{}\": {}", o.leader_election.lease_name, error));
+  }
+  o.allocator.quarantine_lease_namespace = o.leader_election.lease_namespace;
+  o.allocator.quarantine_lease_name = quarantine_lease;
+  return {};
+}
+
+}  // namespace
 
 ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   Options o;
@@ -24,10 +83,60 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  controller::AnnotationConfig& annotations = o.allocator.annotations;
+  cli.add_option("--class-annotation", annotations.class_annotation, "the annotation that marks a Service")
+      ->capture_default_str();
+  cli.add_option("--ingress-class", annotations.ingress_class, "the value of --class-annotation that berth serves")
+      ->capture_default_str();
+  cli.add_option("--annotation-prefix", annotations.prefix,
+                 "prefix of the write-back keys: <prefix>/<service port>: \"<host port>\"")
+      ->capture_default_str();
+  cli.add_option("--watch-namespace", o.allocator.watch_namespace, "only Services of this namespace; default all");
+  std::vector<std::string> port_ranges;
+  cli.add_option("--port-range", port_ranges, "host ports to allocate, e.g. 20000-29999 (repeatable; default 20000-29999)");
+  std::string exclude_ports;
+  cli.add_option("--exclude-ports", exclude_ports, "host ports never to allocate, e.g. 22,25000-25010");
+  std::string quarantine = "10m";
+  cli.add_option("--port-quarantine", quarantine,
+                 "how long a released host port is kept from new Services (Go duration)")
+      ->capture_default_str();
+  cli.add_option("--max-ports-per-namespace", o.allocator.max_ports_per_namespace,
+                 "host ports one namespace may hold (0: unlimited)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cli.add_option("--concurrent-syncs", o.allocator.workers, "Services synced in parallel")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+
+  LeaderElectionOptions& le = o.leader_election;
+  cli.add_flag("--leader-elect", le.enabled, "elect one allocator among replicas with a Lease");
+  cli.add_option("--leader-election-namespace", le.lease_namespace, "namespace of the Leases")->capture_default_str();
+  cli.add_option("--leader-election-id", le.lease_name,
+                 "name of the leader-election Lease; the quarantine is kept on \"<id>-quarantine\"")
+      ->capture_default_str();
+  std::string lease_duration = "15s", renew_deadline = "10s", retry_period = "2s";
+  cli.add_option("--leader-elect-lease-duration", lease_duration, "how long a leader's Lease is honoured")
+      ->capture_default_str();
+  cli.add_option("--leader-elect-renew-deadline", renew_deadline, "a leader that cannot renew for this long steps down")
+      ->capture_default_str();
+  cli.add_option("--leader-elect-retry-period", retry_period, "how often to try to acquire or renew the Lease")
+      ->capture_default_str();
+  cli.add_option("--dataplane", o.dataplane, "none: allocate ports only (HAProxy arrives with the driver)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none"}));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return ExitNow{cli.exit(e, std::cout, std::cerr)};
+    // Every usage error exits 2 (as Go's flag package and kubectl do), whatever CLI11's code.
+    const int code = cli.exit(e, std::cout, std::cerr);
+    return ExitNow{code == 0 ? 0 : 2};
+  }
+  if (port_ranges.empty()) port_ranges = {"20000-29999"};
+  if (auto done = finish(o, port_ranges, exclude_ports, quarantine, lease_duration, renew_deadline, retry_period);
+      !done) {
+    std::cerr << "berth: " << done.error().message << "\n";
+    return ExitNow{2};
   }
   return o;
 }

@@ -4,13 +4,25 @@
 // (controller-runtime, kube-controller-manager) where one exists.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "common/error.h"
+#include "controller/allocator_config.h"
 
 namespace berth::app {
+
+// --leader-elect and its timings (kube-controller-manager's flag names and defaults).
+struct LeaderElectionOptions {
+  bool enabled = false;                // --leader-elect
+  std::string lease_namespace = "default";  // --leader-election-namespace
+  std::string lease_name = "berth";    // --leader-election-id
+  std::chrono::nanoseconds lease_duration = std::chrono::seconds(15);  // --leader-elect-lease-duration
+  std::chrono::nanoseconds renew_deadline = std::chrono::seconds(10);  // --leader-elect-renew-deadline
+  std::chrono::nanoseconds retry_period = std::chrono::seconds(2);     // --leader-elect-retry-period
+};
 
 struct Options {
   std::string kubeconfig;   // --kubeconfig; "" = $KUBECONFIG, else in-cluster
@@ -18,10 +30,16 @@ struct Options {
   double kube_api_qps = 20;  // --kube-api-qps; client-side rate limit, <= 0 disables
   int kube_api_burst = 40;   // --kube-api-burst
   std::string log_level = "info";
+  // --class-annotation, --ingress-class, --annotation-prefix, --port-range, --exclude-ports,
+  // --port-quarantine, --max-ports-per-namespace, --watch-namespace, --concurrent-syncs; the
+  // quarantine Lease lives beside the leader-election Lease ("<id>-quarantine").
+  controller::AllocatorConfig allocator;
+  LeaderElectionOptions leader_election;
+  std::string dataplane = "none";  // --dataplane: none (the allocator alone)
 };
 
-// What the command line asks for: run with Options, or exit at once with a code (help,
-// version, or a usage error already printed to stderr).
+// What the command line asks for: run with Options, or exit at once with a code (0 for help
+// and version; 2 for a usage error, already printed to stderr naming the flag).
 struct ExitNow {
   int code = 0;
 };

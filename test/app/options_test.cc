@@ -41,6 +41,65 @@ TEST(Options, RejectsBadValuesWithAUsageExitCode) {
   }
 }
 
+TEST(Options, AllocatorDefaultsMatchTheSystemBerthGrewFrom) {
+  auto parsed = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(parsed));
+  const auto& o = std::get<Options>(parsed);
+  EXPECT_EQ(o.allocator.port_range.to_string(), "20000-29999");
+  EXPECT_TRUE(o.allocator.excluded.empty());
+  EXPECT_EQ(o.allocator.quarantine, std::chrono::minutes(10));
+  EXPECT_EQ(o.allocator.annotations.class_annotation, "ingress");
+  EXPECT_EQ(o.allocator.annotations.ingress_class, "haproxy-ingress");
+  EXPECT_EQ(o.allocator.annotations.prefix, "haproxy-ingress");
+  EXPECT_EQ(o.allocator.max_ports_per_namespace, 0);
+  EXPECT_FALSE(o.leader_election.enabled);
+  EXPECT_EQ(o.leader_election.lease_duration, std::chrono::seconds(15));
+  EXPECT_EQ(o.leader_election.renew_deadline, std::chrono::seconds(10));
+  EXPECT_EQ(o.leader_election.retry_period, std::chrono::seconds(2));
+  EXPECT_EQ(o.allocator.quarantine_lease_name, "berth-quarantine");
+  EXPECT_EQ(o.dataplane, "none");
+}
+
+TEST(Options, ReadsAllocatorAndLeaderElectionFlags) {
+  auto parsed = parse({"--port-range", "20000-20099", "--port-range", "31000", "--exclude-ports", "20050,20060-20069",
+                       "--port-quarantine", "1h30m", "--class-annotation", "example.com/expose", "--ingress-class",
+                       "db", "--annotation-prefix", "ports.example.com", "--watch-namespace", "tenants",
+                       "--max-ports-per-namespace", "5", "--leader-elect", "--leader-election-namespace", "berth-system",
+                       "--leader-election-id", "berth-a", "--leader-elect-lease-duration", "20s"});
+  ASSERT_TRUE(std::holds_alternative<Options>(parsed));
+  const auto& o = std::get<Options>(parsed);
+  EXPECT_EQ(o.allocator.port_range.to_string(), "20000-20099,31000");
+  EXPECT_EQ(o.allocator.excluded.to_string(), "20050,20060-20069");
+  EXPECT_EQ(o.allocator.quarantine, std::chrono::minutes(90));
+  EXPECT_EQ(o.allocator.annotations.class_annotation, "example.com/expose");
+  EXPECT_EQ(o.allocator.annotations.ingress_class, "db");
+  EXPECT_EQ(o.allocator.annotations.prefix, "ports.example.com");
+  EXPECT_EQ(o.allocator.watch_namespace, "tenants");
+  EXPECT_EQ(o.allocator.max_ports_per_namespace, 5);
+  EXPECT_TRUE(o.leader_election.enabled);
+  EXPECT_EQ(o.leader_election.lease_duration, std::chrono::seconds(20));
+  EXPECT_EQ(o.allocator.quarantine_lease_namespace, "berth-system");
+  EXPECT_EQ(o.allocator.quarantine_lease_name, "berth-a-quarantine");
+}
+
+TEST(Options, RejectsBadAllocatorValuesNamingTheFlag) {
+  for (auto args : std::vector<std::vector<const char*>>{{"--port-range", "30000-20000"},
+                                                         {"--port-range", "0-10"},
+                                                         {"--exclude-ports", "22,,25"},
+                                                         {"--port-range", "100-101", "--exclude-ports", "100-101"},
+                                                         {"--port-quarantine", "ten minutes"},
+                                                         {"--port-quarantine", "-1m"},
+                                                         {"--annotation-prefix", "Bad Prefix"},
+                                                         {"--watch-namespace", "Not_Valid"},
+                                                         {"--max-ports-per-namespace", "-1"},
+                                                         {"--leader-elect-retry-period", "2"},
+                                                         {"--dataplane", "haproxy"}}) {
+    auto parsed = parse(args);
+    ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed)) << args[0] << " " << args[1];
+    EXPECT_EQ(std::get<ExitNow>(parsed).code, 2) << args[0] << " " << args[1];
+  }
+}
+
 TEST(Options, HelpExitsSuccessfully) {
   auto parsed = parse({"--help"});
   ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed));
