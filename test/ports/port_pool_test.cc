@@ -194,6 +194,9 @@ TEST_F(PortPoolTest, RebuildKeepsTheOlderClaimOfADuplicateWhateverTheInputOrder)
       {.owner = "ns/old/3306", .port = 100, .claim_order = "2026-11-23T09:00:00Z/uid-z"},
       {.owner = "ns/tie-a/3306", .port = 101, .claim_order = "2026-11-23T09:00:00Z/uid-a"},
       {.owner = "ns/tie-b/3306", .port = 101, .claim_order = "2026-11-23T09:00:00Z/uid-b"},
+      // Equal claim orders: the smaller owner wins.
+      {.owner = "ns/same-b/3306", .port = 102, .claim_order = "2026-11-23T09:00:00Z/uid-c"},
+      {.owner = "ns/same-a/3306", .port = 102, .claim_order = "2026-11-23T09:00:00Z/uid-c"},
       {.owner = "ns/out/3306", .port = 5000, .claim_order = "1"},
       {.owner = "ns/excluded/3306", .port = 109, .claim_order = "1"},
       {.owner = "ns/fine/3306", .port = 104, .claim_order = "3"},
@@ -206,6 +209,7 @@ TEST_F(PortPoolTest, RebuildKeepsTheOlderClaimOfADuplicateWhateverTheInputOrder)
     RebuildReport report = pool->rebuild(claims, {}, wall_);
     EXPECT_EQ(pool->holder(100), "ns/old/3306");
     EXPECT_EQ(pool->holder(101), "ns/tie-a/3306");
+    EXPECT_EQ(pool->holder(102), "ns/same-a/3306");
     EXPECT_EQ(pool->holder(104), "ns/fine/3306");
     EXPECT_EQ(pool->holder(105), std::nullopt);
     std::vector<std::pair<std::string, Code>> rejected;
@@ -214,9 +218,10 @@ TEST_F(PortPoolTest, RebuildKeepsTheOlderClaimOfADuplicateWhateverTheInputOrder)
     EXPECT_EQ(rejected, (std::vector<std::pair<std::string, Code>>{{"ns/excluded/3306", Code::kExcluded},
                                                                    {"ns/fine/3306", Code::kDuplicateOwner},
                                                                    {"ns/out/3306", Code::kNotInPool},
+                                                                   {"ns/same-b/3306", Code::kAlreadyAllocated},
                                                                    {"ns/tie-b/3306", Code::kAlreadyAllocated},
                                                                    {"ns/young/3306", Code::kAlreadyAllocated}}));
-    EXPECT_EQ(report.accepted.size(), 3u);
+    EXPECT_EQ(report.accepted.size(), 4u);
     // The next allocation continues after the highest allocated port.
     EXPECT_EQ(*pool->allocate("new"), 105);
   }
