@@ -1,0 +1,66 @@
+// The HAProxy process tree: start a master, adopt one that runs, reload it and confirm the
+// outcome, and tell whether it is still alive.
+//
+// berth never owns HAProxy's lifetime: a master it starts runs in a session of its own
+// (double fork + setsid), reparented away from berth, so restarting or killing berth never
+// restarts HAProxy or cuts a session. The master's stdout/stderr go to `paths.master_log`, which
+// is where HAProxy explains a failed start or reload (2.6's `reload` command prints nothing).
+//
+//   haproxy -W -S <master_socket>,mode,600 -f <config> -p <pid_file>
+//
+// Thread-safety: not thread-safe; the data plane's single apply thread owns it.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <stop_token>
+#include <string>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "haproxy/master_cli.h"
+
+namespace berth::haproxy {
+
+struct HaproxyPaths {
+  std::string binary = "/usr/sbin/haproxy";
+  std::filesystem::path config;         // the config the master loads (and reloads)
+  std::filesystem::path master_socket;  // -S
+  std::filesystem::path pid_file;       // -p: the master's pid
+  std::filesystem::path master_log;     // the master's stdout/stderr, appended to
+};
+
+class HaproxyMaster {
+ public:
+  HaproxyMaster(HaproxyPaths paths, MasterCli& cli, Clock& clock);
+
+  const HaproxyPaths& paths() const { return paths_; }
+
+  // `show proc` now. kTransport/kTimeout when no master answers (not running, or dead).
+  Result<ProcessTable> status();
+
+  // Starts a master on paths().config and waits until `show proc` lists a worker. Errors:
+  // kInvalid when HAProxy exits or no worker appears before `timeout` (the message carries the
+  // last lines of the master log, e.g. "cannot bind socket [0.0.0.0:26735]"); kCancelled.
+  Result<ProcessTable> start(std::chrono::milliseconds timeout, std::stop_token stop);
+
+  // Sends `reload` and waits until `show proc` tells the outcome (the master refuses
+  // connections for a few ms while it re-executes). Success: the master's reload count went up,
+  // no failure was counted and a new worker is current; the new table is returned. A reload
+  // HAProxy refused: kInvalid with the new lines of the master log (the running workers keep
+  // serving the old config). kTimeout / kCancelled otherwise.
+  Result<ProcessTable> reload(std::chrono::milliseconds timeout, std::stop_token stop);
+
+ private:
+  HaproxyPaths paths_;
+  MasterCli& cli_;
+  Clock& clock_;
+};
+
+// `haproxy -c -f <config>`: whether HAProxy accepts a config file. kInvalid with HAProxy's own
+// output (its ALERT lines) when it does not; kIo when the binary cannot be run; kTimeout.
+// Note that -c passes a config whose ports are busy: only a start or reload binds.
+Result<void> check_config(const std::string& binary, const std::filesystem::path& config,
+                          std::chrono::milliseconds timeout);
+
+}  // namespace berth::haproxy
