@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "kube-sim/atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace berth::kubesim {
 namespace {

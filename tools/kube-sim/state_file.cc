@@ -1,7 +1,7 @@
 #include "kube-sim/state_file.h"
 
 #include "common/log.h"
-#include "kube-sim/atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace berth::kubesim {
 

@@ -14,7 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
-#include "kube-sim/atomic_file.h"
+#include "common/atomic_file.h"
 
 namespace berth::kubesim {
 namespace {

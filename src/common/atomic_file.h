@@ -13,7 +13,7 @@
 
 #include "common/error.h"
 
-namespace berth::kubesim {
+namespace berth {
 
 // Errors: kIo with the path and errno text.
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode = 0644);
@@ -21,4 +21,4 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
 // Errors: kNotFound when the file does not exist, kIo otherwise.
 Result<std::string> read_whole_file(const std::filesystem::path& path);
 
-}  // namespace berth::kubesim
+}  // namespace berth

@@ -1,4 +1,4 @@
-#include "kube-sim/atomic_file.h"
+#include "common/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace berth::kubesim {
+namespace berth {
 namespace {
 
 std::unexpected<Error> io_error(std::string what, const std::filesystem::path& path, int err) {
@@ -56,4 +56,4 @@ Result<std::string> read_whole_file(const std::filesystem::path& path) {
   return out.str();
 }
 
-}  // namespace berth::kubesim
+}  // namespace berth
