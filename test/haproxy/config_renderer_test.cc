@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace berth::haproxy {
@@ -618,6 +621,22 @@ TEST(ConfigRenderer, EqualConfigsRenderIdenticalBytes) {
   EXPECT_EQ(first.find('\x01'), std::string::npos);
 }
 
+TEST(ConfigRenderer, RendersFromSeveralThreadsAtOnce) {
+  const auto renderer = default_renderer();
+  const auto config = rich_config(false);
+  const auto expected = renderer.render(config);
+  std::vector<std::string> results(4);
+  {
+    std::vector<std::jthread> threads;
+    for (auto& result : results) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 20; ++i) result = renderer.render(config);
+      });
+    }
+  }
+  for (const auto& result : results) EXPECT_EQ(result, expected);
+}
+
 // Names reach the config only in a comment, and only when they are DNS-1123 labels.
 TEST(ConfigRenderer, NeverPrintsAServiceNameThatIsNotALabel) {
   const auto renderer = default_renderer();
@@ -731,6 +750,66 @@ TEST(ConfigRenderer, MovedFromAndMovedToRenderersKeepWorking) {
   ConfigRenderer b = std::move(a);
   a = default_renderer();
   EXPECT_EQ(a.render(Config{}), b.render(Config{}));
+}
+
+// docs/haproxy-template.md shows the built-in template and an example of its output; both
+// must be what the code does.
+TEST(ConfigRenderer, TheTemplateDocumentationShowsWhatTheCodeDoes) {
+  const auto doc_path = std::filesystem::path(__FILE__).parent_path() / "../../docs/haproxy-template.md";
+  std::ifstream in(doc_path, std::ios::binary);
+  ASSERT_TRUE(in) << doc_path;
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(doc.find("```mustache\n" + std::string(ConfigRenderer::default_template()) + "```\n"), std::string::npos)
+      << "the built-in template in " << doc_path << " is not the one in default_template.cc";
+
+  Config config;
+  config.global = GlobalSettings{.bind_addresses = {ip("::")},
+                                 .admin_socket = "/run/berth/admin.sock",
+                                 .server_state_file = "/run/berth/servers.state",
+                                 .log = LogTarget{.kind = LogTarget::Kind::kStdout},
+                                 .max_old_workers = 10};
+  config.model.listeners[26735] = listener(26735,
+                                           {.check = CheckKind::kMysql,
+                                            .check_user = "haproxy_check",
+                                            .allow_sources = {cidr("10.0.0.0/8"), cidr("fd00::/8")}},
+                                           {server("10.244.1.7", 3306)});
+  config.slots.backends[26735] = Slots{server("10.244.1.7", 3306), std::nullopt};
+  config.model.listeners[26736] = Listener{
+      .host_port = 26736,
+      .service = ServiceRef{.ns = "db", .name = "pg-main", .port = 5432},
+      .options = {.check_http = HttpCheck{.port = 8008, .path = "/primary"},
+                  .balance = Balance::kFirst,
+                  .timeout_connect = std::chrono::milliseconds(1500),
+                  .maxconn = 500,
+                  .proxy_protocol = ProxyProtocol::kV2},
+      .servers = {server("fd00::10", 5432)}};
+  EXPECT_NE(doc.find("```\n" + default_renderer().render(config) + "```\n"), std::string::npos)
+      << "the example in " << doc_path << " is not what the built-in template renders:\n"
+      << default_renderer().render(config);
+}
+
+// model.h promises these values are validated; a renderer handed one that is not must not
+// write it (a newline would add config lines).
+TEST(ConfigRendererDeathTest, RefusesToWriteAValueThatWasNotValidated) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto renderer = default_renderer();
+  Config mysql;
+  mysql.model.listeners[26735] =
+      listener(26735, {.check = CheckKind::kMysql, .check_user = "x\nbind 0.0.0.0:22"}, {server("10.0.0.1", 3306)});
+  EXPECT_DEATH(renderer.render(mysql), "check user .* is not a validated value");
+
+  Config http;
+  http.model.listeners[26735] =
+      listener(26735, {.check_http = HttpCheck{.port = 8008, .path = "/a b"}}, {server("10.0.0.1", 3306)});
+  EXPECT_DEATH(renderer.render(http), "HTTP check path .* is not a validated value");
+
+  Config relative;
+  relative.global.admin_socket = "admin.sock";
+  EXPECT_DEATH(renderer.render(relative), "admin_socket .* is not a validated value");
+
+  Config hash;
+  hash.global.log = LogTarget{.kind = LogTarget::Kind::kUnixSocket, .path = "/dev/log#x"};
+  EXPECT_DEATH(renderer.render(hash), "log path .* is not a validated value");
 }
 
 }  // namespace
