@@ -5,7 +5,10 @@
 // into a documented data tree (docs/haproxy-template.md lists every name); nothing in it can
 // come from a user unchecked, and no value is HTML-escaped (there is nothing to escape).
 //
-// render() is a pure function of the Config: equal Configs give byte-identical text.
+// render() is a pure function of the Config: equal Configs give byte-identical text. A Service
+// name that is not a DNS-1123 label only loses its comment line; any other value outside the
+// alphabet model.h promises (a path, the check user, an HTTP check path) is a bug upstream that
+// could add config lines, so render() aborts rather than write it.
 //
 // Thread-safety: a ConfigRenderer is immutable after create(); render() may be called from
 // any thread.
@@ -24,8 +27,9 @@ class ConfigRenderer {
  public:
   static std::string_view default_template();
 
-  // Compiles a template. kInvalidArgument with the template engine's message (an unclosed
-  // section, say); HAProxy's own verdict on the output comes later, from check_config().
+  // Compiles a template. kInvalidArgument with the template engine's message and the line (an
+  // unclosed section, say), and for what berth cannot honour: partials, delimiter changes,
+  // control characters. HAProxy's own verdict on the output comes later, from check_config().
   static Result<ConfigRenderer> create(std::string template_text);
 
   std::string render(const Config& config) const;
