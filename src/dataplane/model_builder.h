@@ -1,0 +1,87 @@
+// The cached Services and EndpointSlices → the haproxy::Model every replica serves.
+//
+// The data plane runs on every replica and reads only annotations: the host port of a Service
+// port is its allocation annotation "<prefix>/<service port>: <host port>", written by the
+// leader's allocator (docs/allocation.md). docs/dataplane.md describes the rules for users.
+//
+//   ModelBuilder builder(annotations, pool);
+//   BuiltModel built = builder.build(services.list(), slices.list(), unusable);
+//
+// One Listener per TCP port (controller/tcp_ports.h) of a marked Service whose allocation
+// annotation is a valid host port in the pool and not in `unusable_host_ports`. Ports without
+// an annotation or with an invalid one are skipped silently: the allocator reports those and
+// writes a fresh port.
+//
+// Claims on one host port by two Service ports are settled with the allocator's rule: the
+// older claim ("<creationTimestamp>/<uid>", then "<ns>/<name>/<service port>") keeps it, the
+// other gets no listener and no Warning (the allocator raises PortConflict). Every marked
+// Service's valid annotations take part, even those of a Service that is itself not served
+// (an invalid name, an invalid allow-sources): a younger claimant must never receive the
+// older one's clients.
+//
+// Servers:
+//   endpoints (default)  the endpoints of the Service's EndpointSlices (same namespace, label
+//                        kubernetes.io/service-name = the Service's name, address type IPv4 or
+//                        IPv6) that are ready and not terminating, each by its first address,
+//                        at the slice port named like the ServicePort (or, when no port has
+//                        that name and targetPort is a number, the slice port with that
+//                        number); duplicates merged.
+//   clusterip            the Service's ClusterIP at the service port; a headless Service (no
+//                        ClusterIP) falls back to its endpoints with a Warning NoClusterIP.
+// A listener with no server still exists: its port stays bound and accepts and closes, so
+// endpoints coming back need no reload.
+//
+// Warnings (by Service key, sorted; only Services that have some), each stable for an
+// unchanged state so the caller raises an Event only when one is new:
+//   InvalidName      namespace or name is not a DNS-1123 label; the Service is not served
+//   InvalidOption    an option annotation (service_options.h); the default is used, except
+//                    allow-sources, which makes the Service not served
+//   InvalidEndpoint  an EndpointSlice endpoint whose first address is not an address of the
+//                    slice's type; the endpoint is skipped
+//   NoClusterIP      clusterip mode on a Service without a usable ClusterIP
+// Every string that reaches a Warning from the cluster is shown through safe_excerpt().
+//
+// build() is deterministic: the same objects in any order give an equal Model, equal Warnings
+// and an equal owner map. Null pointers in the inputs are ignored.
+//
+// Thread-safety: immutable after construction; build() may be called from any thread.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/allocator.h"
+#include "controller/annotation_keys.h"
+#include "haproxy/model.h"
+#include "kube/endpoint_slice.h"
+#include "kube/service.h"
+#include "kube/store.h"
+#include "ports/port_range_set.h"
+
+namespace berth::dataplane {
+
+struct BuiltModel {
+  haproxy::Model model;
+  // Service key ("ns/name") → its Warnings, sorted by reason and message.
+  std::map<std::string, std::vector<controller::Warning>> warnings;
+  // host port → the key of the Service its listener serves; exactly the model's listeners.
+  std::map<int, std::string> owner;
+};
+
+class ModelBuilder {
+ public:
+  // `pool`: --port-range minus --exclude-ports, the same set the allocator hands ports from.
+  ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool);
+
+  BuiltModel build(const std::vector<kube::Store<kube::Service>::Ptr>& services,
+                   const std::vector<kube::Store<kube::EndpointSlice>::Ptr>& slices,
+                   const std::set<int>& unusable_host_ports) const;
+
+ private:
+  controller::AnnotationConfig config_;
+  ports::PortRangeSet pool_;
+};
+
+}  // namespace berth::dataplane
