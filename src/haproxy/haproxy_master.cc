@@ -93,6 +93,11 @@ Result<ProcessTable> HaproxyMaster::start(std::chrono::milliseconds timeout, std
                       fmt::format("a master already answers on {} (pid {}); adopt it instead of starting another",
                                   paths_.master_socket.string(), running->master.pid));
   }
+  // -S takes "<path>,<option>,...": a comma in the path would be read as an option.
+  if (paths_.master_socket.string().find(',') != std::string::npos) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("the master socket path must not hold a comma: {}", paths_.master_socket.string()));
+  }
   const auto begin = clock_.now();
   const auto deadline = begin + timeout;
   const auto log_offset = file_size_or_zero(paths_.master_log);

@@ -52,6 +52,14 @@ void HaproxyGuard::watch(const haproxy::ProcessTable& table) {
   read_pid_file();
 }
 
+void HaproxyGuard::watch(const Result<haproxy::ProcessTable>& result) {
+  if (result) {
+    watch(*result);
+  } else {
+    read_pid_file();
+  }
+}
+
 void HaproxyGuard::watch_pid(pid_t pid) {
   if (pid > 0) pids_.insert(pid);
 }

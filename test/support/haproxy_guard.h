@@ -31,13 +31,10 @@ class HaproxyGuard {
   HaproxyGuard(const HaproxyGuard&) = delete;
   HaproxyGuard& operator=(const HaproxyGuard&) = delete;
 
-  // Remembers the master and every worker of `table` (and the pid file's master).
+  // Remembers the master and every worker of `table`, and the pid file's master (also when a
+  // start or reload failed and there is no table).
   void watch(const haproxy::ProcessTable& table);
-  template <class T>
-  void watch(const Result<T>& result) {
-    if (result) watch(*result);
-    else read_pid_file();
-  }
+  void watch(const Result<haproxy::ProcessTable>& result);
   void watch_pid(pid_t pid);
 
   // The pids this guard will stop.
