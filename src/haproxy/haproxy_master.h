@@ -40,15 +40,21 @@ class HaproxyMaster {
   Result<ProcessTable> status();
 
   // Starts a master on paths().config and waits until `show proc` lists a worker. Errors:
+  // kAlreadyExists when a master already answers on the socket (a second one would take the
+  // socket path over and orphan the first: adopt it instead); kIo when it cannot be spawned;
   // kInvalid when HAProxy exits or no worker appears before `timeout` (the message carries the
-  // last lines of the master log, e.g. "cannot bind socket [0.0.0.0:26735]"); kCancelled.
+  // master log's ALERT lines, e.g. "cannot bind socket (Address already in use) for
+  // [0.0.0.0:26735]"; a master that timed out is sent SIGTERM); kCancelled, leaving the master
+  // running (stopping berth never stops HAProxy; the next berth adopts it).
   Result<ProcessTable> start(std::chrono::milliseconds timeout, std::stop_token stop);
 
   // Sends `reload` and waits until `show proc` tells the outcome (the master refuses
   // connections for a few ms while it re-executes). Success: the master's reload count went up,
   // no failure was counted and a new worker is current; the new table is returned. A reload
   // HAProxy refused: kInvalid with the new lines of the master log (the running workers keep
-  // serving the old config). kTimeout / kCancelled otherwise.
+  // serving the old config). kTransport when no master answers before the reload or it exits
+  // during it; kTimeout / kCancelled otherwise. A reload that fails to bind a busy port takes
+  // about 2 s (measured): HAProxy retries the bind while old workers exist.
   Result<ProcessTable> reload(std::chrono::milliseconds timeout, std::stop_token stop);
 
  private:
