@@ -86,7 +86,8 @@ int run(int services, double qps) {
   auto config = kube::load_kubeconfig(sim.kubeconfig_path());
   if (!config) return 1;
   const std::string qps_text = std::to_string(static_cast<int>(qps));
-  berth::testing::BerthProcess berth({"--kubeconfig", sim.kubeconfig_path().string(), "--port-range", "20000-39999",
+  berth::testing::BerthProcess berth({"--kubeconfig", sim.kubeconfig_path().string(), "--dataplane=none",
+                                      "--port-range", "20000-39999",
                                       "--kube-api-qps", qps_text, "--kube-api-burst", qps_text, "--log-level",
                                       "info"});
   if (!berth.start() || !berth.wait_for_log("port pool rebuilt", 60s)) {

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -14,7 +16,13 @@
 #include "common/clock.h"
 #include "common/go_duration.h"
 #include "common/log.h"
+#include "common/atomic_file.h"
 #include "controller/service_controller.h"
+#include "dataplane/haproxy_sync.h"
+#include "dataplane/model_builder.h"
+#include "haproxy/config_renderer.h"
+#include "haproxy/driver.h"
+#include "haproxy/master_socket.h"
 #include "kube/async_event_sink.h"
 #include "kube/cache_sync.h"
 #include "kube/endpoint_slice.h"
@@ -37,6 +45,27 @@ sigset_t block_stop_signals() {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
+}
+
+// The template HAProxy's config is rendered with: --template, else the built-in one.
+Result<haproxy::ConfigRenderer> load_renderer(const DataplaneOptions& d) {
+  if (d.template_file.empty()) return haproxy::ConfigRenderer::create(std::string(haproxy::ConfigRenderer::default_template()));
+  auto text = read_whole_file(d.template_file);
+  if (!text) return make_error(ErrorCode::kInvalidArgument, "--template " + text.error().message);
+  auto renderer = haproxy::ConfigRenderer::create(std::move(*text));
+  if (!renderer) return make_error(ErrorCode::kInvalidArgument, "--template " + d.template_file + ": " + renderer.error().message);
+  return renderer;
+}
+
+// The config and socket directories, made (mode 0700: the sockets are admin level) if absent.
+Result<void> make_directories(const DataplaneOptions& d) {
+  for (const std::string& dir : {d.config_dir, d.socket_dir}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(ErrorCode::kIo, "cannot create " + dir + ": " + ec.message());
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  }
+  return {};
 }
 
 }  // namespace
@@ -71,6 +100,21 @@ int run(int argc, char** argv) {
     }
   }
 
+  const DataplaneOptions& dp = options.dataplane;
+  std::optional<haproxy::ConfigRenderer> renderer;
+  if (dp.enabled()) {
+    auto loaded = load_renderer(dp);
+    if (!loaded) {
+      std::fprintf(stderr, "berth: %s\n", loaded.error().message.c_str());
+      return 2;
+    }
+    renderer = std::move(*loaded);
+    if (auto made = make_directories(dp); !made) {
+      std::fprintf(stderr, "berth: %s\n", made.error().message.c_str());
+      return 1;
+    }
+  }
+
   const sigset_t stop_signals = block_stop_signals();
   Clock& clock = SystemClock::instance();
   const kube::KubeClientOptions client_options{.qps = options.kube_api_qps, .burst = options.kube_api_burst};
@@ -80,26 +124,79 @@ int run(int argc, char** argv) {
   // past its deadline nor be slowed down by the Events it raises.
   auto event_client = kube::KubeClient::create(*config, client_options, clock);
   auto lease_client = kube::KubeClient::create(*config, client_options, clock);
-  log->info("starting version={} api={} source=\"{}\" port_range={} exclude={} quarantine={} leader_elect={}",
+  log->info("starting version={} api={} source=\"{}\" port_range={} exclude={} quarantine={} leader_elect={} "
+            "dataplane={}",
             kVersion, config->server, config->source, options.allocator.port_range.to_string(),
             options.allocator.excluded.to_string(),
             format_go_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(options.allocator.quarantine)),
-            election.has_value());
+            election.has_value(), dp.mode);
 
   kube::AsyncEventSink events(event_client->api(), clock);
   kube::Store<kube::Service> services;
   kube::Store<kube::EndpointSlice> slices;
   controller::ServiceController allocator(client->api(), services, events, clock, options.allocator);
   const std::string& ns = options.allocator.watch_namespace;
+
+  // The data plane: every replica serves, whether or not it allocates.
+  std::unique_ptr<haproxy::MasterSocket> master_cli;
+  std::unique_ptr<haproxy::Driver> driver;
+  std::unique_ptr<dataplane::ModelBuilder> builder;
+  std::unique_ptr<dataplane::HaproxySync> haproxy_sync;
+  if (dp.enabled()) {
+    master_cli = std::make_unique<haproxy::MasterSocket>(dp.master_socket(), std::chrono::seconds(10));
+    haproxy::DriverSettings driver_settings{
+        .paths = {.binary = dp.haproxy_binary,
+                  .config = dp.config_path(),
+                  .master_socket = dp.master_socket(),
+                  .pid_file = dp.socket_dir + "/haproxy.pid",
+                  .master_log = dp.config_dir + "/haproxy-master.log"},
+        .slots = {.min_slots = dp.min_server_slots}};
+    driver = std::make_unique<haproxy::Driver>(std::move(driver_settings), *renderer, *master_cli, clock);
+    builder = std::make_unique<dataplane::ModelBuilder>(options.allocator.annotations,
+                                                        options.allocator.port_range.minus(options.allocator.excluded),
+                                                        dp.allow_loopback_endpoints);
+    auto to_clock = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<Clock::duration>(d); };
+    haproxy_sync = std::make_unique<dataplane::HaproxySync>(
+        services, slices, *builder, *driver, events, clock,
+        dataplane::SyncConfig{.global = dp.global,
+                              .gather_delay = to_clock(dp.gather_delay),
+                              .min_reload_interval = to_clock(dp.min_reload_interval),
+                              .resync_period = to_clock(dp.check_period)},
+        [&](int host_port) {
+          // Only the allocating replica may move the Service; the others leave the port unserved here.
+          if (allocator.rebuilt()) {
+            if (auto moved = allocator.mark_port_unusable(host_port); !moved) {
+              log->warn("cannot move the Service off host port {}: {}", host_port, moved.error().describe());
+            }
+          }
+        });
+  }
+  auto notify_dataplane = [&] {
+    if (haproxy_sync) haproxy_sync->notify();
+  };
   kube::Reflector<kube::Service> service_reflector(client->api(), kube::kServices, ns, {}, services,
-                                                   kube::parse_service, clock, {},
-                                                   [&](const std::string& key) { allocator.enqueue(key); });
+                                                   kube::parse_service, clock, {}, [&](const std::string& key) {
+                                                     allocator.enqueue(key);
+                                                     notify_dataplane();
+                                                   });
   kube::Reflector<kube::EndpointSlice> slice_reflector(client->api(), kube::kEndpointSlices, ns, {}, slices,
-                                                       kube::parse_endpoint_slice, clock);
+                                                       kube::parse_endpoint_slice, clock, {},
+                                                       [&](const std::string&) { notify_dataplane(); });
 
   {
     std::jthread service_thread([&](std::stop_token t) { service_reflector.run(t); });
     std::jthread slice_thread([&](std::stop_token t) { slice_reflector.run(t); });
+    std::jthread dataplane_thread;
+    if (haproxy_sync) {
+      dataplane_thread = std::jthread([&](std::stop_token t) {
+        if (!kube::wait_for_cache_sync({[&] { return service_reflector.has_synced(); },
+                                        [&] { return slice_reflector.has_synced(); }},
+                                       t, clock, std::chrono::hours(24 * 365))) {
+          return;
+        }
+        haproxy_sync->run(t);
+      });
+    }
     std::jthread allocator_thread([&](std::stop_token t) {
       if (!kube::wait_for_cache_sync({[&] { return service_reflector.has_synced(); },
                                       [&] { return slice_reflector.has_synced(); }},
@@ -123,6 +220,9 @@ int run(int argc, char** argv) {
     // Lease (so a standby takes over at once) while the API clients still work.
     allocator_thread.request_stop();
     allocator_thread.join();
+    // The data plane stops applying; HAProxy keeps running and serving (berth never stops it).
+    dataplane_thread.request_stop();
+    if (dataplane_thread.joinable()) dataplane_thread.join();
     client->api().shutdown();  // aborts in-flight watches and retry sleeps
     service_thread.request_stop();
     slice_thread.request_stop();

@@ -1,5 +1,6 @@
 #include "app/options.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -7,10 +8,67 @@
 
 #include "app/version.h"
 #include "common/go_duration.h"
+#include "haproxy/settings_validation.h"
 #include "kube/name_validation.h"
 
 namespace berth::app {
 namespace {
+
+// The data plane's flags that CLI11 cannot check on its own; an error names the flag.
+Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string>& bind_addresses,
+                              const std::string& log_target, const std::string& check_interval,
+                              const std::string& gather_delay, const std::string& min_reload_interval,
+                              const std::string& check_period) {
+  auto path_flag = [](const char* flag, const std::string& path, std::size_t max) -> Result<void> {
+    if (auto error = haproxy::config_path_error(path, max); !error.empty()) {
+      return make_error(ErrorCode::kInvalidArgument, fmt::format("{} \"{}\": {}", flag, path, error));
+    }
+    return {};
+  };
+  // The longest name put into each directory ("master.sock", "haproxy.cfg.candidate.tmp").
+  if (auto ok = path_flag("--haproxy-socket-dir", d.socket_dir, haproxy::kMaxSocketPath - 12); !ok) return ok;
+  if (auto ok = path_flag("--haproxy-config-dir", d.config_dir, 200); !ok) return ok;
+  if (!d.haproxy_binary.empty() && d.haproxy_binary[0] != '/') {
+    return make_error(ErrorCode::kInvalidArgument,
+                      fmt::format("--haproxy-binary \"{}\": must be an absolute path", d.haproxy_binary));
+  }
+  d.global.bind_addresses.clear();
+  for (const auto& text : bind_addresses.empty() ? std::vector<std::string>{"0.0.0.0"} : bind_addresses) {
+    auto address = haproxy::IpAddress::parse(text);
+    if (!address) return make_error(ErrorCode::kInvalidArgument, "--bind-address " + address.error().message);
+    if (std::find(d.global.bind_addresses.begin(), d.global.bind_addresses.end(), *address) ==
+        d.global.bind_addresses.end()) {
+      d.global.bind_addresses.push_back(*address);
+    }
+  }
+  auto log = haproxy::parse_log_target(log_target);
+  if (!log) return make_error(ErrorCode::kInvalidArgument, "--haproxy-log-target " + log.error().message);
+  d.global.log = *log;
+  struct DurationFlag {
+    const char* flag;
+    const std::string& text;
+    std::chrono::nanoseconds& out;
+  };
+  std::chrono::nanoseconds interval{};
+  for (const DurationFlag& f : {DurationFlag{"--check-interval", check_interval, interval},
+                                DurationFlag{"--gather-delay", gather_delay, d.gather_delay},
+                                DurationFlag{"--min-reload-interval", min_reload_interval, d.min_reload_interval},
+                                DurationFlag{"--haproxy-check-period", check_period, d.check_period}}) {
+    auto parsed = parse_go_duration(f.text);
+    if (!parsed) return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", f.flag, parsed.error().message));
+    f.out = *parsed;
+  }
+  if (interval < std::chrono::milliseconds(100) || interval > std::chrono::hours(1)) {
+    return make_error(ErrorCode::kInvalidArgument, "--check-interval must be between 100ms and 1h");
+  }
+  d.global.check_interval = std::chrono::duration_cast<std::chrono::milliseconds>(interval);
+  if (d.check_period < std::chrono::milliseconds(100)) {
+    return make_error(ErrorCode::kInvalidArgument, "--haproxy-check-period must be at least 100ms");
+  }
+  d.global.admin_socket = d.socket_dir + "/admin.sock";
+  d.global.server_state_file = d.config_dir + "/server-state";
+  return {};
+}
 
 // The typed values that CLI11 cannot check on its own; an error names the flag.
 Result<void> finish(Options& o, const std::vector<std::string>& port_ranges, const std::string& exclude_ports,
@@ -122,9 +180,48 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str();
   cli.add_option("--leader-elect-retry-period", retry_period, "how often to try to acquire or renew the Lease")
       ->capture_default_str();
-  cli.add_option("--dataplane", o.dataplane, "none: allocate ports only (HAProxy arrives with the driver)")
+  DataplaneOptions& d = o.dataplane;
+  cli.add_option("--dataplane", d.mode, "haproxy: serve the ports through HAProxy; none: allocate ports only")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none"}));
+      ->check(CLI::IsMember({"haproxy", "none"}));
+  cli.add_option("--haproxy-binary", d.haproxy_binary, "the haproxy executable")->capture_default_str();
+  cli.add_option("--haproxy-config-dir", d.config_dir, "where haproxy.cfg and the server state are written")
+      ->capture_default_str();
+  cli.add_option("--haproxy-socket-dir", d.socket_dir, "where the master and admin sockets live (mode 0600)")
+      ->capture_default_str();
+  cli.add_option("--template", d.template_file, "a mustache template replacing the built-in HAProxy config template");
+  cli.add_option("--haproxy-maxconn", d.global.maxconn, "HAProxy's global maxconn (it needs ~2x this many fds; 0: derived from its open-files limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
+  cli.add_option("--haproxy-nbthread", d.global.nbthread, "HAProxy threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  std::vector<std::string> bind_addresses;
+  cli.add_option("--bind-address", bind_addresses,
+                 "address the host ports listen on (repeatable; IPv4 or IPv6; \"::\" alone is dual-stack; default 0.0.0.0)");
+  std::string log_target = "none";
+  cli.add_option("--haproxy-log-target", log_target,
+                 "where HAProxy logs sessions: none, stdout, stderr, a syslog socket path, or <ip>:<port> (UDP)")
+      ->capture_default_str();
+  cli.add_option("--max-old-workers", d.global.max_old_workers,
+                 "old HAProxy workers kept after reloads before the oldest is stopped (0: unlimited, no session is cut)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  std::string check_interval = "2s";
+  cli.add_option("--check-interval", check_interval, "interval of HAProxy's health checks")->capture_default_str();
+  cli.add_option("--min-server-slots", d.min_server_slots,
+                 "server slots per backend at least; endpoints beyond the slots need a reload")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cli.add_flag("--allow-loopback-endpoints", d.allow_loopback_endpoints,
+               "serve endpoints on 127.0.0.0/8 and ::1 (a real API server refuses them; for one-machine demos and tests)");
+  std::string gather_delay = "100ms", min_reload_interval = "1s", check_period = "5s";
+  cli.add_option("--gather-delay", gather_delay, "how long changes are gathered into one apply")->capture_default_str();
+  cli.add_option("--min-reload-interval", min_reload_interval, "the least time between two HAProxy reloads")
+      ->capture_default_str();
+  cli.add_option("--haproxy-check-period", check_period,
+                 "how often berth checks that HAProxy runs and re-applies the config")
+      ->capture_default_str();
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -133,8 +230,12 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     return ExitNow{code == 0 ? 0 : 2};
   }
   if (port_ranges.empty()) port_ranges = {"20000-29999"};
-  if (auto done = finish(o, port_ranges, exclude_ports, quarantine, lease_duration, renew_deadline, retry_period);
-      !done) {
+  auto done = finish(o, port_ranges, exclude_ports, quarantine, lease_duration, renew_deadline, retry_period);
+  if (done) {
+    done = finish_dataplane(o.dataplane, bind_addresses, log_target, check_interval, gather_delay, min_reload_interval,
+                            check_period);
+  }
+  if (!done) {
     std::cerr << "berth: " << done.error().message << "\n";
     return ExitNow{2};
   }

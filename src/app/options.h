@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "controller/allocator_config.h"
+#include "haproxy/model.h"
 
 namespace berth::app {
 
@@ -24,6 +25,27 @@ struct LeaderElectionOptions {
   std::chrono::nanoseconds retry_period = std::chrono::seconds(2);     // --leader-elect-retry-period
 };
 
+// --dataplane=haproxy and what the HAProxy it drives is told.
+struct DataplaneOptions {
+  std::string mode = "haproxy";                      // --dataplane: haproxy | none (the allocator alone)
+  std::string haproxy_binary = "/usr/sbin/haproxy";  // --haproxy-binary
+  std::string config_dir = "/var/lib/berth";         // --haproxy-config-dir: haproxy.cfg, server state
+  std::string socket_dir = "/run/berth";             // --haproxy-socket-dir: master and admin sockets
+  std::string template_file;                         // --template; "" = the built-in template
+  // --haproxy-maxconn, --haproxy-nbthread, --bind-address, --haproxy-log-target,
+  // --max-old-workers, --check-interval; the socket and state paths derive from the dirs.
+  haproxy::GlobalSettings global;
+  std::size_t min_server_slots = 2;                                 // --min-server-slots
+  bool allow_loopback_endpoints = false;                            // --allow-loopback-endpoints
+  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(100);  // --gather-delay
+  std::chrono::nanoseconds min_reload_interval = std::chrono::seconds(1);  // --min-reload-interval
+  std::chrono::nanoseconds check_period = std::chrono::seconds(5);         // --haproxy-check-period
+
+  bool enabled() const { return mode == "haproxy"; }
+  std::string config_path() const { return config_dir + "/haproxy.cfg"; }
+  std::string master_socket() const { return socket_dir + "/master.sock"; }
+};
+
 struct Options {
   std::string kubeconfig;   // --kubeconfig; "" = $KUBECONFIG, else in-cluster
   std::string context;      // --context; "" = the kubeconfig's current-context
@@ -35,7 +57,7 @@ struct Options {
   // quarantine Lease lives beside the leader-election Lease ("<id>-quarantine").
   controller::AllocatorConfig allocator;
   LeaderElectionOptions leader_election;
-  std::string dataplane = "none";  // --dataplane: none (the allocator alone)
+  DataplaneOptions dataplane;
 };
 
 // What the command line asks for: run with Options, or exit at once with a code (0 for help

@@ -31,7 +31,8 @@ bool is_tcp(const std::string& protocol) { return protocol.empty() || protocol =
 // loopback and link-local endpoint addresses since CVE-2021-25737; berth checks again, since
 // forwarding to them would expose the load-balancer host's own services (or a cloud metadata
 // endpoint) on a public port.
-std::string unusable_address_reason(const haproxy::IpAddress& address) {
+// `allow_loopback`: --allow-loopback-endpoints, for one-machine demos and tests.
+std::string unusable_address_reason(const haproxy::IpAddress& address, bool allow_loopback) {
   std::array<unsigned char, 16> b{};
   if (!address.is_v6()) {
     inet_pton(AF_INET, address.text().c_str(), b.data());
@@ -45,14 +46,14 @@ std::string unusable_address_reason(const haproxy::IpAddress& address) {
       std::array<unsigned char, 16> loopback{};
       loopback[15] = 1;
       if (b == kUnspecified) return "the unspecified address";
-      if (b == loopback) return "a loopback address";
+      if (b == loopback) return allow_loopback ? "" : "a loopback address";
       if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "a link-local address";
       if (b[0] == 0xff) return "a multicast address";
       return "";
     }
   }
   if (b[0] == 0) return "in 0.0.0.0/8 (this host)";
-  if (b[0] == 127) return "a loopback address";
+  if (b[0] == 127) return allow_loopback ? "" : "a loopback address";
   if (b[0] == 169 && b[1] == 254) return "a link-local address";
   if (b[0] >= 224) return "a multicast or reserved address";
   return "";
@@ -94,7 +95,8 @@ std::optional<int> slice_port_for(const kube::EndpointSlice& slice, const kube::
 }
 
 std::vector<haproxy::Server> endpoint_servers(const ServiceEntry& entry, const kube::ServicePort& port,
-                                              const SliceIndex& slices, std::set<Warning>& warnings) {
+                                              const SliceIndex& slices, bool allow_loopback,
+                                              std::set<Warning>& warnings) {
   std::vector<haproxy::Server> servers;
   auto it = slices.find({entry.service->meta.namespace_, entry.service->meta.name});
   if (it == slices.end()) return servers;
@@ -119,7 +121,7 @@ std::vector<haproxy::Server> endpoint_servers(const ServiceEntry& entry, const k
         invalid(fmt::format("address {} is not an {} address", safe_excerpt(text), v6 ? "IPv6" : "IPv4"));
         continue;
       }
-      if (auto reason = unusable_address_reason(*address); !reason.empty()) {
+      if (auto reason = unusable_address_reason(*address, allow_loopback); !reason.empty()) {
         invalid(fmt::format("address {} is {}", address->text(), reason));
         continue;
       }
@@ -133,7 +135,7 @@ std::vector<haproxy::Server> endpoint_servers(const ServiceEntry& entry, const k
 
 // The ClusterIP as the one server, or nullopt (with a Warning) when the Service has none.
 std::optional<haproxy::Server> cluster_ip_server(const kube::Service& service, const kube::ServicePort& port,
-                                                 std::set<Warning>& warnings) {
+                                                 bool allow_loopback, std::set<Warning>& warnings) {
   const std::string& ip = service.cluster_ip;
   if (ip.empty() || ip == "None") {
     warnings.insert({"NoClusterIP",
@@ -146,7 +148,7 @@ std::optional<haproxy::Server> cluster_ip_server(const kube::Service& service, c
   if (!address) {
     reason = "is not an address";
   } else {
-    reason = unusable_address_reason(*address);
+    reason = unusable_address_reason(*address, allow_loopback);
     if (!reason.empty()) reason = "is " + reason;
   }
   if (!reason.empty()) {
@@ -160,8 +162,8 @@ std::optional<haproxy::Server> cluster_ip_server(const kube::Service& service, c
 
 }  // namespace
 
-ModelBuilder::ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool)
-    : config_(std::move(config)), pool_(std::move(pool)) {}
+ModelBuilder::ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool, bool allow_loopback_endpoints)
+    : config_(std::move(config)), pool_(std::move(pool)), allow_loopback_endpoints_(allow_loopback_endpoints) {}
 
 BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr>& services,
                                const std::vector<kube::Store<kube::EndpointSlice>::Ptr>& slices,
@@ -244,10 +246,10 @@ BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr
     listener.options = entry.options.options;
     std::optional<haproxy::Server> cluster_ip;
     if (entry.options.mode == BackendMode::kClusterIp) {
-      cluster_ip = cluster_ip_server(*entry.service, claim.port, entry.warnings);
+      cluster_ip = cluster_ip_server(*entry.service, claim.port, allow_loopback_endpoints_, entry.warnings);
     }
     listener.servers = cluster_ip ? std::vector<haproxy::Server>{*cluster_ip}
-                                  : endpoint_servers(entry, claim.port, index, entry.warnings);
+                                  : endpoint_servers(entry, claim.port, index, allow_loopback_endpoints_, entry.warnings);
     built.owner.emplace(claim.host_port, entry.key);
     built.model.listeners.emplace(claim.host_port, std::move(listener));
   }

@@ -73,7 +73,9 @@ struct BuiltModel {
 class ModelBuilder {
  public:
   // `pool`: --port-range minus --exclude-ports, the same set the allocator hands ports from.
-  ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool);
+  // `allow_loopback_endpoints` (--allow-loopback-endpoints): accept 127.0.0.0/8 and ::1
+  // endpoints, which a real API server refuses, for demos and tests on one machine.
+  ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool, bool allow_loopback_endpoints = false);
 
   BuiltModel build(const std::vector<kube::Store<kube::Service>::Ptr>& services,
                    const std::vector<kube::Store<kube::EndpointSlice>::Ptr>& slices,
@@ -82,6 +84,7 @@ class ModelBuilder {
  private:
   controller::AnnotationConfig config_;
   ports::PortRangeSet pool_;
+  bool allow_loopback_endpoints_ = false;
 };
 
 }  // namespace berth::dataplane

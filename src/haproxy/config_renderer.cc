@@ -98,7 +98,8 @@ mustache::data string_list(const std::vector<std::string>& values) {
 
 mustache::data global_data(const GlobalSettings& global) {
   mustache::data data;
-  data["maxconn"] = mustache::data{std::to_string(global.maxconn)};
+  data["has_maxconn"] = mustache::data{global.maxconn > 0};
+  data["maxconn"] = mustache::data{global.maxconn > 0 ? std::to_string(global.maxconn) : std::string()};
   data["has_nbthread"] = mustache::data{global.nbthread > 0};
   data["nbthread"] = mustache::data{global.nbthread > 0 ? std::to_string(global.nbthread) : std::string()};
   data["has_admin_socket"] = mustache::data{!global.admin_socket.empty()};

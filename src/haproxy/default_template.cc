@@ -14,7 +14,10 @@ constexpr std::string_view kDefaultTemplate = R"tmpl({{! berth's built-in templa
 global
 {{! Without noreuseport, another process with SO_REUSEPORT can bind a tenant's port and take a share of its connections (FACTS.md). Reloads still lose nothing with it. }}
     noreuseport
+{{! Without maxconn HAProxy derives it from its open-files limit, so it starts wherever that limit is. }}
+{{#has_maxconn}}
     maxconn {{maxconn}}
+{{/has_maxconn}}
 {{#has_nbthread}}
     nbthread {{nbthread}}
 {{/has_nbthread}}

@@ -106,7 +106,10 @@ struct LogTarget {
 };
 
 struct GlobalSettings {
-  int maxconn = 20000;  // global maxconn; HAProxy needs about 2 × maxconn + listeners + 40 fds
+  // Global maxconn; 0 = HAProxy derives it from its open-files limit (it needs about
+  // 2 × maxconn + listeners + checked servers + 40 fds, and fails to start when it cannot
+  // raise the limit that far).
+  int maxconn = 0;
   int nbthread = 0;     // 0 = HAProxy's default (one per core)
   // Where bind lines listen; default every IPv4 address. An IPv6 "::" alone listens dual-stack.
   std::vector<IpAddress> bind_addresses;

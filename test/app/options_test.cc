@@ -57,7 +57,7 @@ TEST(Options, AllocatorDefaultsMatchTheSystemBerthGrewFrom) {
   EXPECT_EQ(o.leader_election.renew_deadline, std::chrono::seconds(10));
   EXPECT_EQ(o.leader_election.retry_period, std::chrono::seconds(2));
   EXPECT_EQ(o.allocator.quarantine_lease_name, "berth-quarantine");
-  EXPECT_EQ(o.dataplane, "none");
+  EXPECT_EQ(o.dataplane.mode, "haproxy");
 }
 
 TEST(Options, ReadsAllocatorAndLeaderElectionFlags) {
@@ -93,7 +93,67 @@ TEST(Options, RejectsBadAllocatorValuesNamingTheFlag) {
                                                          {"--watch-namespace", "Not_Valid"},
                                                          {"--max-ports-per-namespace", "-1"},
                                                          {"--leader-elect-retry-period", "2"},
-                                                         {"--dataplane", "haproxy"}}) {
+                                                         {"--dataplane", "nginx"}}) {
+    auto parsed = parse(args);
+    ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed)) << args[0] << " " << args[1];
+    EXPECT_EQ(std::get<ExitNow>(parsed).code, 2) << args[0] << " " << args[1];
+  }
+}
+
+TEST(Options, DataplaneDefaultsSuitDatabaseSessions) {
+  auto parsed = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(parsed));
+  const DataplaneOptions& d = std::get<Options>(parsed).dataplane;
+  EXPECT_TRUE(d.enabled());
+  EXPECT_EQ(d.haproxy_binary, "/usr/sbin/haproxy");
+  EXPECT_EQ(d.config_path(), "/var/lib/berth/haproxy.cfg");
+  EXPECT_EQ(d.master_socket(), "/run/berth/master.sock");
+  EXPECT_EQ(d.global.admin_socket, "/run/berth/admin.sock");
+  EXPECT_EQ(d.global.server_state_file, "/var/lib/berth/server-state");
+  ASSERT_EQ(d.global.bind_addresses.size(), 1u);
+  EXPECT_EQ(d.global.bind_addresses[0].text(), "0.0.0.0");
+  EXPECT_EQ(d.global.max_old_workers, 0) << "no old worker is ever stopped by default: it would cut sessions";
+  EXPECT_EQ(d.global.log.kind, haproxy::LogTarget::Kind::kNone);
+  EXPECT_EQ(d.min_reload_interval, std::chrono::seconds(1));
+  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(100));
+}
+
+TEST(Options, ReadsDataplaneFlags) {
+  auto parsed = parse({"--haproxy-config-dir", "/tmp/b/cfg", "--haproxy-socket-dir", "/tmp/b/run", "--bind-address",
+                       "::", "--bind-address", "127.0.0.1", "--bind-address", "::", "--haproxy-log-target",
+                       "127.0.0.1:5514", "--max-old-workers", "3", "--check-interval", "500ms", "--gather-delay",
+                       "50ms", "--min-reload-interval", "2s", "--haproxy-maxconn", "5000", "--haproxy-nbthread", "2",
+                       "--min-server-slots", "4", "--template", "/etc/berth/haproxy.mustache"});
+  ASSERT_TRUE(std::holds_alternative<Options>(parsed));
+  const DataplaneOptions& d = std::get<Options>(parsed).dataplane;
+  ASSERT_EQ(d.global.bind_addresses.size(), 2u) << "a repeated address counts once";
+  EXPECT_EQ(d.global.bind_addresses[0].text(), "::");
+  EXPECT_EQ(d.global.log.kind, haproxy::LogTarget::Kind::kUdp);
+  EXPECT_EQ(d.global.max_old_workers, 3);
+  EXPECT_EQ(d.global.check_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(d.global.maxconn, 5000);
+  EXPECT_EQ(d.global.nbthread, 2);
+  EXPECT_EQ(d.min_server_slots, 4u);
+  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(50));
+  EXPECT_EQ(d.min_reload_interval, std::chrono::seconds(2));
+  EXPECT_EQ(d.master_socket(), "/tmp/b/run/master.sock");
+  EXPECT_EQ(d.template_file, "/etc/berth/haproxy.mustache");
+}
+
+TEST(Options, RejectsDataplaneValuesThatCouldReachTheConfig) {
+  for (auto args : std::vector<std::vector<const char*>>{{"--haproxy-config-dir", "relative"},
+                                                         {"--haproxy-config-dir", "/tmp/a b"},
+                                                         {"--haproxy-socket-dir", "/tmp/x\nglobal"},
+                                                         {"--haproxy-socket-dir", "/tmp/a-very-long-directory-name-that-"
+                                                                                  "leaves-no-room-for-the-socket-name-"
+                                                                                  "inside-sun-path-xxxxxxxxxxxxxxx"},
+                                                         {"--bind-address", "0.0.0.0:80"},
+                                                         {"--bind-address", "localhost"},
+                                                         {"--haproxy-log-target", "syslog"},
+                                                         {"--check-interval", "10ms"},
+                                                         {"--min-reload-interval", "soon"},
+                                                         {"--haproxy-binary", "haproxy"},
+                                                         {"--haproxy-maxconn", "-1"}}) {
     auto parsed = parse(args);
     ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed)) << args[0] << " " << args[1];
     EXPECT_EQ(std::get<ExitNow>(parsed).code, 2) << args[0] << " " << args[1];

@@ -287,6 +287,18 @@ TEST(ModelBuilderTest, InvalidEndpointsAreSkippedWithAWarningNamingTheSlice) {
   EXPECT_TRUE(quiet.warnings.empty()) << warnings_text(quiet);
 }
 
+TEST(ModelBuilderTest, LoopbackEndpointsServeOnlyWhenAllowedAndLinkLocalNever) {
+  std::vector<SlicePtr> slices = {
+      slice({.endpoints = {endpoint("127.0.0.2"), endpoint("169.254.169.254"), endpoint("10.0.0.1")}})};
+  auto allowed = ModelBuilder(controller::AnnotationConfig{}, pool(), /*allow_loopback_endpoints=*/true)
+                     .build({service({})}, slices, {});
+  ASSERT_TRUE(allowed.model.listeners.contains(20001));
+  EXPECT_THAT(texts(allowed.model.listeners.at(20001).servers), ElementsAre("10.0.0.1:3306", "127.0.0.2:3306"));
+  EXPECT_THAT(warnings_text(allowed), HasSubstr("link-local"));
+  auto refused = build({service({})}, slices);
+  EXPECT_THAT(texts(refused.model.listeners.at(20001).servers), ElementsAre("10.0.0.1:3306"));
+}
+
 TEST(ModelBuilderTest, ClusterIpMode) {
   std::map<std::string, std::string> clusterip = {{"haproxy-ingress/3306", "20001"},
                                                   {"haproxy-ingress/backend", "clusterip"}};

@@ -25,7 +25,9 @@ std::vector<std::string> berth_args(KubeSimCluster& cluster, std::vector<std::st
   std::vector<std::string> args = {"--kubeconfig", cluster.sim().kubeconfig_path().string(),
                                    "--port-range",  "20000-29999",
                                    "--kube-api-qps", "500",
-                                   "--kube-api-burst", "500"};
+                                   "--kube-api-burst", "500",
+                                   // The allocator alone: these tests check allocations.
+                                   "--dataplane=none"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

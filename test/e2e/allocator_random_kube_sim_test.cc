@@ -176,7 +176,7 @@ TEST(AllocatorRandomKubeSim, SeededChurnConvergesToUniqueValidAllocations) {
 
   KubeSimCluster cluster;
   ASSERT_TRUE(cluster.ready()) << cluster.error();
-  BerthProcess berth({"--kubeconfig", cluster.sim().kubeconfig_path().string(), "--port-range",
+  BerthProcess berth({"--kubeconfig", cluster.sim().kubeconfig_path().string(), "--dataplane=none", "--port-range",
                       fmt::format("{}-{}", kFirst, kLast), "--kube-api-qps", "0"});
   ASSERT_TRUE(berth.start());
   ASSERT_TRUE(berth.wait_for_log("port pool rebuilt", 60s)) << berth.log();

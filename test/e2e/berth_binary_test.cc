@@ -57,7 +57,7 @@ TEST(BerthBinary, SyncsItsCachesFromKubeSimAndStopsCleanlyOnSigterm) {
   // the PID that the test stops is berth's own.
   auto berth = ChildProcess::spawn({"/bin/sh", "-c",
                                     std::string("exec '") + BERTH_BIN + "' --kubeconfig '" +
-                                        cluster.sim().kubeconfig_path().string() + "' 2>&1"});
+                                        cluster.sim().kubeconfig_path().string() + "' --dataplane=none 2>&1"});
   ASSERT_TRUE(berth) << berth.error().describe();
   bool synced = false;
   std::string seen;

@@ -454,7 +454,6 @@ std::vector<GlobalCase> global_cases() {
                    R"(# haproxy.cfg written by berth from its model; edits are lost at the next render.
 global
     noreuseport
-    maxconn 20000
 
 defaults
     mode tcp
@@ -491,7 +490,6 @@ defaults
                    R"(# haproxy.cfg written by berth from its model; edits are lost at the next render.
 global
     noreuseport
-    maxconn 20000
     log stderr format raw local0
 
 defaults
@@ -507,7 +505,6 @@ defaults
                    R"(# haproxy.cfg written by berth from its model; edits are lost at the next render.
 global
     noreuseport
-    maxconn 20000
     log /dev/log local0
 
 defaults
@@ -523,7 +520,6 @@ defaults
                    R"(# haproxy.cfg written by berth from its model; edits are lost at the next render.
 global
     noreuseport
-    maxconn 20000
     server-state-file /var/lib/berth/state
     log 10.1.2.3:514 local0
 
@@ -541,7 +537,6 @@ defaults
                    R"(# haproxy.cfg written by berth from its model; edits are lost at the next render.
 global
     noreuseport
-    maxconn 20000
     log [fd00::5]:5140 local0
 
 defaults

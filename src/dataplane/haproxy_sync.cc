@@ -1,0 +1,119 @@
+#include "dataplane/haproxy_sync.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "kube/resource.h"
+
+namespace berth::dataplane {
+namespace {
+
+// The one key of the queue: the whole config is one unit of work.
+const std::string kConfigKey = "haproxy";
+
+}  // namespace
+
+HaproxySync::HaproxySync(kube::Store<kube::Service>& services, kube::Store<kube::EndpointSlice>& slices,
+                         const ModelBuilder& builder, haproxy::Driver& driver, kube::EventSink& events, Clock& clock,
+                         SyncConfig config, std::function<void(int)> on_port_unavailable)
+    : services_(services),
+      slices_(slices),
+      builder_(builder),
+      driver_(driver),
+      events_(events),
+      clock_(clock),
+      config_(std::move(config)),
+      on_port_unavailable_(std::move(on_port_unavailable)),
+      log_(logger("dataplane")),
+      queue_(clock) {}
+
+void HaproxySync::notify() { queue_.add_after(kConfigKey, config_.gather_delay); }
+
+SyncStats HaproxySync::stats() const {
+  return {.syncs = syncs_.load(), .failed_syncs = failed_syncs_.load(), .listeners = listeners_.load()};
+}
+
+void HaproxySync::run(std::stop_token stop) {
+  queue_.add(kConfigKey);
+  std::stop_callback on_stop(stop, [&] { queue_.shut_down(); });
+  while (auto key = queue_.get(stop)) {
+    sync(stop);
+    queue_.done(*key);
+  }
+}
+
+void HaproxySync::report(const std::map<std::string, std::vector<controller::Warning>>& warnings) {
+  std::map<std::string, std::set<controller::Warning>> now;
+  for (const auto& [key, list] : warnings) now[key].insert(list.begin(), list.end());
+  for (const auto& [port, entry] : apply_warnings_) now[entry.first].insert(entry.second);
+  for (const auto& [key, set] : now) {
+    const auto& before = reported_[key];
+    auto service = services_.get(key);
+    if (!service) continue;
+    for (const auto& warning : set) {
+      if (before.contains(warning)) continue;
+      events_.emit(kube::object_reference(kube::kServices, service->meta), kube::EventType::kWarning, warning.reason,
+                   warning.message);
+      log_->warn("{} service={} {}", warning.reason, key, warning.message);
+    }
+  }
+  // A Warning that went away may be raised again when it comes back.
+  reported_ = std::move(now);
+}
+
+void HaproxySync::sync(std::stop_token stop) {
+  syncs_.fetch_add(1);
+  BuiltModel built = builder_.build(services_.list(), slices_.list(), {});
+  listeners_.store(built.model.listeners.size());
+
+  // Outcome Warnings stand while their port is still wanted by the same Service and unserved.
+  std::erase_if(apply_warnings_, [&](const auto& entry) {
+    const auto& [port, warning] = entry;
+    auto owner = built.owner.find(port);
+    const auto& current = driver_.current();
+    const bool served = current && current->model.listeners.contains(port);
+    return owner == built.owner.end() || owner->second != warning.first || served;
+  });
+
+  if (driver_.needs_reload(config_.global, built.model) && last_reload_) {
+    const auto due = *last_reload_ + config_.min_reload_interval;
+    if (clock_.now() < due) {
+      report(built.warnings);
+      queue_.add_after(kConfigKey, due - clock_.now());
+      return;
+    }
+  }
+
+  haproxy::ApplyResult result = driver_.apply(config_.global, built.model, stop);
+  if (result.action == haproxy::ApplyResult::Action::kReload || result.action == haproxy::ApplyResult::Action::kStart) {
+    last_reload_ = clock_.now();
+  }
+  for (const auto& [port, why] : result.unavailable) {
+    auto owner = built.owner.find(port);
+    if (owner == built.owner.end()) continue;
+    apply_warnings_[port] = {owner->second,
+                             {"PortUnavailable", fmt::format("host port {} is held by another process on this "
+                                                             "load balancer ({}); the Service is moved to another port",
+                                                             port, why)}};
+    if (on_port_unavailable_) on_port_unavailable_(port);
+  }
+  for (const auto& [port, why] : result.rejected) {
+    auto owner = built.owner.find(port);
+    if (owner == built.owner.end()) continue;
+    apply_warnings_[port] = {owner->second,
+                             {"ConfigRejected", fmt::format("HAProxy rejected the config for host port {}: {}", port, why)}};
+  }
+  report(built.warnings);
+  if (!result.ok()) {
+    failed_syncs_.fetch_add(1);
+    log_->warn("apply failed, retrying: {}", result.error->describe());
+    // Backoff from 5 ms, but never longer than a resync period: whichever comes first.
+    queue_.add_rate_limited(kConfigKey);
+    queue_.add_after(kConfigKey, config_.resync_period);
+    return;
+  }
+  queue_.forget(kConfigKey);
+  queue_.add_after(kConfigKey, config_.resync_period);
+}
+
+}  // namespace berth::dataplane

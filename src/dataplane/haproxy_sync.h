@@ -1,0 +1,104 @@
+// The data plane's sync loop: every replica (leader or not) turns the cached Services and
+// EndpointSlices into a Model and has the Driver apply it.
+//
+//   HaproxySync sync(services, slices, driver, events, clock, config, on_port_unavailable);
+//   Reflector handlers: [&](const std::string&) { sync.notify(); }
+//   once the caches have synced: sync.run(stop);
+//
+// One sync key for the whole config (sample-controller's queue with a single key): a burst of
+// changes becomes one apply. notify() queues the key after `gather_delay`, so changes arriving
+// within that window are applied together; a change during an apply queues one more. When the
+// next apply would reload HAProxy and the last reload was less than `min_reload_interval` ago,
+// the sync waits for the rest of the interval (gathering more changes); server-only changes
+// go through the Runtime API at once. Every `resync_period` the key is synced anyway: that
+// notices a dead HAProxy (the Driver starts a new one) and retries what failed.
+//
+// Events (once per state, like the allocator's): Warning InvalidOption / InvalidName /
+// InvalidEndpoint / NoClusterIP from the ModelBuilder; PortUnavailable when another process
+// holds the Service's host port (on_port_unavailable(port) is then called, so the allocator,
+// when this replica is the allocator, moves the Service to another port); ConfigRejected when
+// HAProxy refused the config because of this Service's listener.
+//
+// Thread-safety: notify() and stats() from any thread; run() once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <string>
+
+#include "common/clock.h"
+#include "controller/allocator.h"
+#include "dataplane/model_builder.h"
+#include "haproxy/driver.h"
+#include "kube/endpoint_slice.h"
+#include "kube/event_sink.h"
+#include "kube/service.h"
+#include "kube/store.h"
+#include "workqueue/rate_limiting_queue.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace berth::dataplane {
+
+struct SyncConfig {
+  haproxy::GlobalSettings global;
+  Clock::duration gather_delay = std::chrono::milliseconds(100);      // --gather-delay
+  Clock::duration min_reload_interval = std::chrono::seconds(1);      // --min-reload-interval
+  Clock::duration resync_period = std::chrono::seconds(5);            // --haproxy-check-period
+};
+
+struct SyncStats {
+  std::uint64_t syncs = 0;
+  std::uint64_t failed_syncs = 0;
+  std::uint64_t listeners = 0;  // in the last desired Model
+};
+
+class HaproxySync {
+ public:
+  HaproxySync(kube::Store<kube::Service>& services, kube::Store<kube::EndpointSlice>& slices,
+              const ModelBuilder& builder, haproxy::Driver& driver, kube::EventSink& events, Clock& clock,
+              SyncConfig config, std::function<void(int host_port)> on_port_unavailable);
+  HaproxySync(const HaproxySync&) = delete;
+  HaproxySync& operator=(const HaproxySync&) = delete;
+
+  void notify();
+  void run(std::stop_token stop);
+  // One sync now; public so tests can drive it without threads. `stop` aborts a start or
+  // reload being waited for.
+  void sync(std::stop_token stop = {});
+
+  SyncStats stats() const;
+
+ private:
+  void report(const std::map<std::string, std::vector<controller::Warning>>& warnings);
+
+  kube::Store<kube::Service>& services_;
+  kube::Store<kube::EndpointSlice>& slices_;
+  const ModelBuilder& builder_;
+  haproxy::Driver& driver_;
+  kube::EventSink& events_;
+  Clock& clock_;
+  const SyncConfig config_;
+  std::function<void(int)> on_port_unavailable_;
+  std::shared_ptr<spdlog::logger> log_;
+  workqueue::RateLimitingQueue queue_;
+
+  // Owned by the sync thread.
+  std::optional<Clock::time_point> last_reload_;
+  std::map<std::string, std::set<controller::Warning>> reported_;  // Service key → Warnings raised
+  // Warnings of the Driver's outcome (PortUnavailable, ConfigRejected), by host port; kept
+  // until the port serves or belongs to another Service, since applies without a reload do
+  // not repeat them.
+  std::map<int, std::pair<std::string, controller::Warning>> apply_warnings_;
+
+  std::atomic<std::uint64_t> syncs_{0}, failed_syncs_{0}, listeners_{0};
+};
+
+}  // namespace berth::dataplane

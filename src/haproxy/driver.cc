@@ -1,0 +1,405 @@
+#include "haproxy/driver.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/atomic_file.h"
+#include "common/log.h"
+#include "haproxy/port_probe.h"
+#include "haproxy/servers_state.h"
+#include "haproxy/update_plan.h"
+
+namespace berth::haproxy {
+namespace {
+
+// Attempts of one apply: each can leave out busy ports or rejected listeners and try again.
+constexpr int kMaxAttempts = 4;
+
+// FNV-1a: a stable hash of the config text for the ".applied" marker (std::hash promises
+// nothing across builds).
+std::string config_hash(std::string_view text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::optional<int> number_after(std::string_view name, char prefix) {
+  if (name.size() < 2 || name[0] != prefix) return std::nullopt;
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(name.data() + 1, name.data() + name.size(), value);
+  if (ec != std::errc() || ptr != name.data() + name.size() || value <= 0) return std::nullopt;
+  return value;
+}
+
+// The slots HAProxy runs, read back from `show servers state`.
+SlotTable observed_slots(const ServersState& state) {
+  SlotTable table;
+  for (const auto& line : state.servers) {
+    auto port = number_after(line.backend, 'p');
+    auto slot = number_after(line.server, 's');
+    if (!port || !slot) continue;  // not a backend berth renders
+    Slots& slots = table.backends[*port];
+    if (slots.size() < static_cast<std::size_t>(*slot)) slots.resize(*slot);
+    auto address = IpAddress::parse(line.address);
+    if (!line.in_maintenance() && address) {
+      slots[*slot - 1] = Server{*address, line.port};
+    }
+  }
+  return table;
+}
+
+std::string summarize(const std::vector<std::string>& reasons) {
+  constexpr std::size_t kShown = 5;
+  std::string out;
+  for (std::size_t i = 0; i < reasons.size() && i < kShown; ++i) {
+    if (i) out += "; ";
+    out += reasons[i];
+  }
+  if (reasons.size() > kShown) out += fmt::format("; and {} more", reasons.size() - kShown);
+  return out;
+}
+
+// The first line of HAProxy's complaint, for Events and logs.
+std::string first_alert(const std::string& message) {
+  auto pos = message.find("[ALERT]");
+  std::string_view view = message;
+  if (pos != std::string::npos) view = view.substr(pos);
+  return std::string(view.substr(0, view.find('\n')));
+}
+
+// Whether HAProxy's answer to a `set server` command says it was done: state changes answer
+// nothing, address changes report what changed "by 'stats socket command'".
+bool command_succeeded(const std::string& answer) {
+  return answer.find_first_not_of(" \n") == std::string::npos || answer.find("by 'stats socket command'") != std::string::npos;
+}
+
+}  // namespace
+
+std::filesystem::path sibling(const std::filesystem::path& config, std::string_view suffix) {
+  auto path = config;
+  path += suffix;
+  return path;
+}
+
+Driver::Driver(DriverSettings settings, const ConfigRenderer& renderer, MasterCli& cli, Clock& clock)
+    : settings_(std::move(settings)),
+      renderer_(renderer),
+      cli_(cli),
+      clock_(clock),
+      master_(settings_.paths, cli_, clock_),
+      log_(logger("haproxy")) {}
+
+DriverStats Driver::stats() const {
+  return {.starts = starts_.load(),
+          .restarts = restarts_.load(),
+          .adoptions = adoptions_.load(),
+          .reloads = reloads_.load(),
+          .failed_reloads = failed_reloads_.load(),
+          .rejected_configs = rejected_configs_.load(),
+          .runtime_updates = runtime_updates_.load(),
+          .old_workers = old_workers_.load()};
+}
+
+Result<ProcessTable> Driver::poll() {
+  // The master refuses connections for a few ms while it re-executes (a reload someone else
+  // asked for, say): only a master silent for a while is taken for dead.
+  constexpr int kTries = 5;
+  auto table = master_.status();
+  for (int i = 1; i < kTries && !table && running_; ++i) {
+    clock_.sleep_for(std::chrono::milliseconds(20), {});
+    table = master_.status();
+  }
+  if (!table) {
+    if (running_) {
+      log_->warn("haproxy master stopped answering: {}; it will be started again", table.error().describe());
+      running_ = false;
+      current_.reset();
+      restarts_.fetch_add(1);
+    }
+    return table;
+  }
+  old_workers_.store(table->old_workers().size());
+  return table;
+}
+
+Result<int> Driver::current_worker() {
+  auto table = poll();
+  if (!table) return std::unexpected(table.error());
+  auto worker = table->current_worker();
+  if (!worker) return make_error(ErrorCode::kInvalid, "haproxy master lists no worker");
+  return *worker;
+}
+
+void Driver::attach(const GlobalSettings& global, const Model& desired) {
+  attached_ = true;
+  auto table = master_.status();
+  if (!table) {
+    log_->info("no haproxy master answers on {}; one will be started", settings_.paths.master_socket.string());
+    return;
+  }
+  running_ = true;
+  adoptions_.fetch_add(1);
+  old_workers_.store(table->old_workers().size());
+  auto worker = table->current_worker();
+  std::optional<ServersState> state;
+  if (worker) {
+    auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
+    if (answer && !answer->empty()) {
+      if (auto parsed = parse_servers_state(answer->front())) state = std::move(*parsed);
+    }
+  }
+  auto disk = read_whole_file(settings_.paths.config);
+  auto applied = read_whole_file(sibling(settings_.paths.config, ".applied"));
+  if (!state || !disk || !applied || config_hash(*disk) != *applied) {
+    log_->info("adopted haproxy master pid={}; its config is not one berth confirmed, so it will be reloaded",
+               table->master.pid);
+    return;
+  }
+  // What berth would have rendered for the running slots: equal to the file → that is current.
+  Config candidate{.global = global};
+  candidate.slots = observed_slots(*state);
+  for (const auto& [port, slots] : candidate.slots.backends) {
+    auto it = desired.listeners.find(port);
+    if (it == desired.listeners.end()) break;  // a listener berth no longer wants: not current
+    Listener listener = it->second;
+    listener.servers = servers_in(slots);
+    candidate.model.listeners[port] = std::move(listener);
+  }
+  if (candidate.model.listeners.size() == candidate.slots.backends.size() && renderer_.render(candidate) == *disk) {
+    current_ = std::move(candidate);
+    log_->info("adopted haproxy master pid={} worker={} listeners={}: its config is current, no reload",
+               table->master.pid, worker.value_or(0), current_->model.listeners.size());
+  } else {
+    log_->info("adopted haproxy master pid={}; its config differs from the desired one", table->master.pid);
+  }
+}
+
+Result<void> Driver::write_live_files(const std::string& text) {
+  if (auto ok = write_file_atomically(settings_.paths.config, text, 0600); !ok) return ok;
+  return write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
+}
+
+// The running worker's server state, kept only for slots whose server stays in `next` with
+// unchanged options, so `load-server-state-from-file` carries their health over a reload and
+// never overrides an address the new config sets.
+Result<void> Driver::write_server_state(const Config& next) {
+  if (next.global.server_state_file.empty()) return {};
+  ServersState kept;
+  if (running_) {
+    auto worker = current_worker();
+    if (!worker) return std::unexpected(worker.error());
+    auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
+    if (!answer) return std::unexpected(answer.error());
+    auto state = parse_servers_state(answer->empty() ? std::string() : answer->front());
+    if (!state) return std::unexpected(state.error());
+    kept.header = state->header;
+    for (auto& line : state->servers) {
+      auto port = number_after(line.backend, 'p');
+      auto slot = number_after(line.server, 's');
+      if (!port || !slot) continue;
+      auto slots = next.slots.backends.find(*port);
+      if (slots == next.slots.backends.end() || static_cast<std::size_t>(*slot) > slots->second.size()) continue;
+      const auto& server = slots->second[*slot - 1];
+      auto address = IpAddress::parse(line.address);
+      if (!server || !address || server->address != *address || server->port != line.port) continue;
+      if (current_) {
+        auto before = current_->model.listeners.find(*port);
+        const Listener& after = next.model.listeners.at(*port);
+        if (before == current_->model.listeners.end() || before->second.options != after.options) continue;
+      }
+      kept.servers.push_back(std::move(line));
+    }
+  }
+  return write_file_atomically(next.global.server_state_file, to_state_file(kept), 0600);
+}
+
+ApplyResult Driver::apply_runtime(const Config& next, const std::vector<std::string>& commands) {
+  ApplyResult result{.action = ApplyResult::Action::kRuntime, .runtime_commands = commands.size()};
+  auto worker = current_worker();
+  if (!worker) {
+    result.error = worker.error();
+    return result;
+  }
+  auto answers = cli_.to_worker(*worker, commands);
+  if (!answers) {
+    result.error = answers.error();
+    return result;
+  }
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (i >= answers->size() || !command_succeeded((*answers)[i])) {
+      result.error = Error{ErrorCode::kInvalid, fmt::format("haproxy refused \"{}\": {}", commands[i],
+                                                            i < answers->size() ? (*answers)[i] : "no answer")};
+      return result;
+    }
+  }
+  // The worker runs `next` now; the files follow, so a later reload or restart keeps it.
+  current_ = next;
+  runtime_updates_.fetch_add(1);
+  if (auto ok = write_live_files(renderer_.render(next)); !ok) {
+    log_->warn("runtime update applied but haproxy.cfg could not be rewritten: {}", ok.error().describe());
+  }
+  if (auto ok = write_server_state(next); !ok) {
+    log_->warn("runtime update applied but the server state could not be saved: {}", ok.error().describe());
+  }
+  return result;
+}
+
+bool Driver::needs_reload(const GlobalSettings& global, const Model& desired) const {
+  return !running_ || !current_ || plan_update(current_, global, desired, settings_.slots).needs_reload();
+}
+
+ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+  if (!attached_) attach(global, desired);
+  if (running_) poll();  // a master that died is forgotten here and started again below
+
+  ApplyResult result;
+  Model wanted = desired;
+  auto leave_out = [&](int port) { wanted.listeners.erase(port); };
+
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    UpdatePlan plan = plan_update(current_, global, wanted, settings_.slots);
+    if (plan.empty()) return result;
+    if (running_ && !plan.needs_reload()) {
+      ApplyResult runtime = apply_runtime(plan.next, plan.runtime_commands);
+      runtime.unavailable = std::move(result.unavailable);
+      runtime.rejected = std::move(result.rejected);
+      if (runtime.ok()) return runtime;
+      // A reload renders every server, whatever the runtime state became.
+      log_->warn("runtime update failed, reloading instead: {}", runtime.error->describe());
+      current_.reset();
+      continue;
+    }
+
+    // Host ports HAProxy does not bind yet: another process may hold one.
+    std::vector<int> new_ports;
+    for (const auto& [port, listener] : plan.next.model.listeners) {
+      if (!running_ || !current_ || !current_->model.listeners.contains(port)) new_ports.push_back(port);
+    }
+    if (running_ && !current_) {
+      // Adopted with an unknown config: the ports its backends name are HAProxy's own.
+      std::set<int> own;
+      if (auto worker = current_worker()) {
+        if (auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
+            answer && !answer->empty()) {
+          if (auto state = parse_servers_state(answer->front())) {
+            for (const auto& [port, slots] : observed_slots(*state).backends) own.insert(port);
+          }
+        }
+      }
+      std::erase_if(new_ports, [&](int port) { return own.contains(port); });
+    }
+    auto busy = ports_in_use(global.bind_addresses, new_ports);
+    if (!busy) {
+      result.error = busy.error();
+      return result;
+    }
+    if (!busy->empty()) {
+      for (const auto& conflict : *busy) {
+        result.unavailable[conflict.port] = conflict.message;
+        leave_out(conflict.port);
+      }
+      continue;
+    }
+
+    const std::string text = renderer_.render(plan.next);
+    const auto candidate = sibling(settings_.paths.config, ".candidate");
+    if (auto ok = write_file_atomically(candidate, text, 0600); !ok) {
+      result.error = ok.error();
+      return result;
+    }
+    if (auto checked = check_config(settings_.paths.binary, candidate, settings_.check_timeout); !checked) {
+      rejected_configs_.fetch_add(1);
+      std::error_code ec;
+      std::filesystem::rename(candidate, sibling(settings_.paths.config, ".rejected"), ec);
+      // The listeners this apply adds or changes are the suspects; without them, does it pass?
+      std::vector<int> suspects;
+      for (const auto& [port, listener] : plan.next.model.listeners) {
+        const Listener* before = nullptr;
+        if (current_) {
+          if (auto it = current_->model.listeners.find(port); it != current_->model.listeners.end()) before = &it->second;
+        }
+        if (!before || before->service != listener.service || before->options != listener.options) {
+          suspects.push_back(port);
+        }
+      }
+      log_->warn("haproxy rejected the new config (kept as {}): {}", sibling(settings_.paths.config, ".rejected").string(),
+                 checked.error().message);
+      if (checked.error().code != ErrorCode::kInvalid || suspects.empty() ||
+          suspects.size() == plan.next.model.listeners.size() || !result.rejected.empty()) {
+        result.error = checked.error();
+        return result;
+      }
+      for (int port : suspects) {
+        result.rejected[port] = first_alert(checked.error().message);
+        if (current_ && current_->model.listeners.contains(port)) {
+          wanted.listeners[port] = current_->model.listeners.at(port);  // keep what ran
+        } else {
+          leave_out(port);
+        }
+      }
+      continue;
+    }
+
+    if (auto ok = write_server_state(plan.next); !ok) {
+      log_->warn("server state not saved before the reload (health restarts from the config): {}",
+                 ok.error().describe());
+    }
+    auto previous = read_whole_file(settings_.paths.config);
+    std::error_code ec;
+    std::filesystem::rename(candidate, settings_.paths.config, ec);
+    if (ec) {
+      result.error = Error{ErrorCode::kIo, "cannot install " + settings_.paths.config.string() + ": " + ec.message()};
+      return result;
+    }
+    const bool starting = !running_;
+    auto outcome = starting ? master_.start(settings_.reload_timeout, stop) : master_.reload(settings_.reload_timeout, stop);
+    if (!outcome) {
+      failed_reloads_.fetch_add(1);
+      // The file on disk must be what runs: put the previous one back, keep the refused one.
+      write_file_atomically(sibling(settings_.paths.config, ".rejected"), text, 0600);
+      if (previous) {
+        write_file_atomically(settings_.paths.config, *previous, 0600);
+      } else {
+        std::filesystem::remove(settings_.paths.config, ec);
+      }
+      log_->warn("haproxy {} failed: {}", starting ? "start" : "reload", outcome.error().message);
+      // A port taken between the probe and the bind: probe again and leave it out.
+      auto late = ports_in_use(global.bind_addresses, new_ports);
+      if (outcome.error().code == ErrorCode::kInvalid && late && !late->empty()) {
+        for (const auto& conflict : *late) {
+          result.unavailable[conflict.port] = conflict.message;
+          leave_out(conflict.port);
+        }
+        continue;
+      }
+      if (outcome.error().code == ErrorCode::kAlreadyExists) attached_ = false;  // adopt it next time
+      result.error = outcome.error();
+      return result;
+    }
+    running_ = true;
+    current_ = plan.next;
+    old_workers_.store(outcome->old_workers().size());
+    write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
+    if (starting) {
+      starts_.fetch_add(1);
+      result.action = ApplyResult::Action::kStart;
+    } else {
+      reloads_.fetch_add(1);
+      result.action = ApplyResult::Action::kReload;
+    }
+    result.reasons = plan.reload_reasons;
+    log_->info("haproxy {} worker={} listeners={} reasons=\"{}\"", starting ? "started" : "reloaded",
+               outcome->current_worker().value_or(0), current_->model.listeners.size(), summarize(result.reasons));
+    return result;
+  }
+  result.error = Error{ErrorCode::kInternal, "gave up after leaving out busy ports and rejected listeners"};
+  return result;
+}
+
+}  // namespace berth::haproxy
