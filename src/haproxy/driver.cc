@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "haproxy/config_errors.h"
 #include "haproxy/port_probe.h"
 #include "haproxy/servers_state.h"
 #include "haproxy/update_plan.h"
@@ -65,12 +66,15 @@ std::string summarize(const std::vector<std::string>& reasons) {
   return out;
 }
 
-// The first line of HAProxy's complaint, for Events and logs.
+// The part of HAProxy's complaint that names the error (its output arrives as " | "-joined
+// lines), for Events and logs: the first "parsing [...]" ALERT, else the first ALERT.
 std::string first_alert(const std::string& message) {
-  auto pos = message.find("[ALERT]");
   std::string_view view = message;
-  if (pos != std::string::npos) view = view.substr(pos);
-  return std::string(view.substr(0, view.find('\n')));
+  auto at = view.find("parsing [");
+  if (at == std::string_view::npos) at = view.find("[ALERT]");
+  if (at == std::string_view::npos) at = 0;
+  view = view.substr(at);
+  return std::string(view.substr(0, std::min(view.find(" | "), view.find('\n'))));
 }
 
 // Whether HAProxy's answer to a `set server` command says it was done: state changes answer
@@ -261,6 +265,19 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
   ApplyResult result;
   Model wanted = desired;
   auto leave_out = [&](int port) { wanted.listeners.erase(port); };
+  // A listener HAProxy refused is not offered again until it changes.
+  std::erase_if(rejected_, [&](const auto& entry) {
+    auto it = desired.listeners.find(entry.first);
+    return it == desired.listeners.end() || it->second != entry.second.first;
+  });
+  for (const auto& [port, refused] : rejected_) {
+    result.rejected[port] = refused.second;
+    if (current_ && current_->model.listeners.contains(port)) {
+      wanted.listeners[port] = current_->model.listeners.at(port);
+    } else {
+      leave_out(port);
+    }
+  }
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     UpdatePlan plan = plan_update(current_, global, wanted, settings_.slots);
@@ -317,26 +334,25 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       rejected_configs_.fetch_add(1);
       std::error_code ec;
       std::filesystem::rename(candidate, sibling(settings_.paths.config, ".rejected"), ec);
-      // The listeners this apply adds or changes are the suspects; without them, does it pass?
-      std::vector<int> suspects;
-      for (const auto& [port, listener] : plan.next.model.listeners) {
-        const Listener* before = nullptr;
-        if (current_) {
-          if (auto it = current_->model.listeners.find(port); it != current_->model.listeners.end()) before = &it->second;
-        }
-        if (!before || before->service != listener.service || before->options != listener.options) {
-          suspects.push_back(port);
-        }
-      }
       log_->warn("haproxy rejected the new config (kept as {}): {}", sibling(settings_.paths.config, ".rejected").string(),
                  checked.error().message);
-      if (checked.error().code != ErrorCode::kInvalid || suspects.empty() ||
-          suspects.size() == plan.next.model.listeners.size() || !result.rejected.empty()) {
+      // HAProxy names the lines it refused; when they all lie in listeners' sections, those
+      // listeners are left out (the ones that ran before keep running as they were) and the
+      // rest is served. Otherwise (global settings, a template error) nothing can be applied.
+      auto blamed = checked.error().code == ErrorCode::kInvalid
+                        ? listeners_blamed(checked.error().message, text)
+                        : std::nullopt;
+      if (blamed) {
+        std::erase_if(*blamed, [&](int port) { return !plan.next.model.listeners.contains(port); });
+      }
+      if (!blamed || blamed->empty() || blamed->size() == plan.next.model.listeners.size()) {
         result.error = checked.error();
         return result;
       }
-      for (int port : suspects) {
-        result.rejected[port] = first_alert(checked.error().message);
+      const std::string why = first_alert(checked.error().message);
+      for (int port : *blamed) {
+        result.rejected[port] = why;
+        rejected_[port] = {plan.next.model.listeners.at(port), why};
         if (current_ && current_->model.listeners.contains(port)) {
           wanted.listeners[port] = current_->model.listeners.at(port);  // keep what ran
         } else {

@@ -13,8 +13,10 @@
 //      port another process holds is left out and reported (`unavailable`), since `haproxy -c`
 //      passes such a config and only the reload fails. The config is rendered to a candidate
 //      file and checked with `haproxy -c`; a rejected candidate is kept as
-//      haproxy.cfg.rejected, and when leaving out the listeners that changed makes it pass,
-//      those are reported (`rejected`) and the rest is applied. Then the running worker's
+//      haproxy.cfg.rejected. When every line HAProxy complains about lies in listeners'
+//      sections (config_errors.h), those listeners are reported (`rejected`) and left out (or
+//      kept as they ran), the rest is applied, and they are not offered again until they
+//      change; otherwise nothing changes. Then the running worker's
 //      server state is dumped, filtered to the slots whose server stays (their health carries
 //      over), the candidate is renamed over haproxy.cfg, `reload` is sent to the master and
 //      the new worker confirmed through `show proc`. A failed reload puts the previous file
@@ -121,6 +123,8 @@ class Driver {
   HaproxyMaster master_;
   std::shared_ptr<spdlog::logger> log_;
 
+  // Listeners HAProxy refused, by host port, with its complaint; until the listener changes.
+  std::map<int, std::pair<Listener, std::string>> rejected_;
   bool attached_ = false;
   bool running_ = false;             // a master answers (started or adopted)
   std::optional<Config> current_;    // what it runs, when known

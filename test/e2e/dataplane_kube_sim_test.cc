@@ -17,6 +17,7 @@
 
 #include "common/atomic_file.h"
 #include "e2e/dataplane_cluster.h"
+#include "haproxy/config_renderer.h"
 #include "support/echo_server.h"
 
 namespace berth::testing {
@@ -250,6 +251,87 @@ TEST(DataplaneKubeSim, AKilledHaproxyIsStartedAgainWithEveryPort) {
   auto again = c.haproxy_status();
   ASSERT_TRUE(again);
   EXPECT_NE(again->master.pid, status->master.pid);
+}
+
+// The built-in template with one more line after the line that holds `anchor` (the n-th
+// occurrence, counting from 1).
+std::string template_with_line_after(std::string_view anchor, int occurrence, std::string_view line) {
+  std::string text(haproxy::ConfigRenderer::default_template());
+  std::size_t at = 0;
+  for (int i = 0; i < occurrence; ++i) {
+    at = text.find(anchor, i == 0 ? 0 : at + 1);
+    if (at == std::string::npos) return "";
+  }
+  at = text.find('\n', at) + 1;
+  text.insert(at, std::string(line) + "\n");
+  return text;
+}
+
+TEST(DataplaneKubeSim, ATemplateHaproxyRejectsLeavesTheRunningConfigServing) {
+  EchoServer db("db", "127.0.0.2");
+  ASSERT_TRUE(db.ok());
+  TempDir templates;
+  // Valid mustache, invalid HAProxy: a keyword HAProxy does not know in the global section.
+  const std::string bad = template_with_line_after("noreuseport", 2, "    bogus-keyword-from-a-template");
+  ASSERT_FALSE(bad.empty());
+  const auto bad_path = templates.write("bad.mustache", bad);
+
+  DataplaneCluster c(30700);
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  ASSERT_TRUE(c.kubectl_apply(service_yaml("db", 3306) + slice_yaml("db-1", "db", {"127.0.0.2"}, db.port())));
+  auto port = c.wait_for_host_port("db", 3306);
+  ASSERT_TRUE(port);
+  ASSERT_TRUE(eventually([&] { return greets(*port, "db"); }, kWait)) << c.berth().log();
+  auto before = c.haproxy_status();
+  ASSERT_TRUE(before);
+  auto served_config = read_whole_file(c.config_path());
+  ASSERT_TRUE(served_config);
+
+  // berth comes back with the operator's broken template: HAProxy keeps the old config.
+  ASSERT_TRUE(c.berth().stop());
+  c.berth().add_args({"--template", bad_path.string()});
+  ASSERT_TRUE(c.berth().start());
+  ASSERT_TRUE(c.berth().wait_for_log("haproxy rejected the new config", kWait)) << c.berth().log();
+  EXPECT_TRUE(greets(*port, "db"));
+  auto after = c.haproxy_status();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->master.reloads, before->master.reloads) << "a rejected config must never be reloaded";
+  EXPECT_EQ(after->current_worker(), before->current_worker());
+  EXPECT_EQ(*read_whole_file(c.config_path()), *served_config) << "haproxy.cfg must stay what runs";
+  auto rejected = read_whole_file(c.config_path().string() + ".rejected");
+  ASSERT_TRUE(rejected) << "the rejected config is kept for inspection";
+  EXPECT_NE(rejected->find("bogus-keyword-from-a-template"), std::string::npos);
+  // It is retried, and keeps failing, without touching what runs.
+  ASSERT_TRUE(c.berth().wait_for_log("haproxy rejected the new config", kWait, 2));
+  EXPECT_TRUE(greets(*port, "db"));
+}
+
+TEST(DataplaneKubeSim, AListenerHaproxyRejectsIsReportedOnItsServiceAndTheOthersAreServed) {
+  EchoServer db("db", "127.0.0.2");
+  ASSERT_TRUE(db.ok());
+  TempDir templates;
+  // HAProxy rejects only listeners with a maxconn: the line follows the frontend's maxconn.
+  const std::string picky = template_with_line_after("    maxconn {{maxconn}}", 2, "    no-such-frontend-keyword");
+  ASSERT_FALSE(picky.empty());
+  DataplaneCluster c(30800, {"--template", templates.write("picky.mustache", picky).string()});
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  ASSERT_TRUE(c.kubectl_apply(service_yaml("plain", 3306) + slice_yaml("plain-1", "plain", {"127.0.0.2"}, db.port())));
+  auto plain = c.wait_for_host_port("plain", 3306);
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(eventually([&] { return greets(*plain, "db"); }, kWait)) << c.berth().log();
+
+  ASSERT_TRUE(c.kubectl_apply(service_yaml("limited", 3306, {{"haproxy-ingress/maxconn", "10"}}) +
+                              slice_yaml("limited-1", "limited", {"127.0.0.2"}, db.port()) +
+                              service_yaml("later", 3306) + slice_yaml("later-1", "later", {"127.0.0.2"}, db.port())));
+  auto limited = c.wait_for_host_port("limited", 3306);
+  auto later = c.wait_for_host_port("later", 3306);
+  ASSERT_TRUE(limited && later);
+  EXPECT_TRUE(eventually([&] { return c.has_event("limited", "ConfigRejected"); }, kWait)) << c.berth().log();
+  EXPECT_TRUE(eventually([&] { return greets(*later, "db"); }, kWait)) << c.berth().log();
+  EXPECT_TRUE(greets(*plain, "db"));
+  EXPECT_FALSE(greets(*limited, "db")) << "the rejected listener must not be served";
+  EXPECT_FALSE(c.has_event("later", "ConfigRejected"));
+  EXPECT_FALSE(c.has_event("plain", "ConfigRejected"));
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ class BerthProcess {
   BerthProcess& operator=(const BerthProcess&) = delete;
 
   Result<void> start();
+  // Flags for the next start() (after the ones given to the constructor).
+  void add_args(const std::vector<std::string>& args) { args_.insert(args_.end(), args.begin(), args.end()); }
   void kill();
   // SIGTERM; returns the exit code.
   Result<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(20));
