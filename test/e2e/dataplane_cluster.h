@@ -185,6 +185,13 @@ class DataplaneCluster {
     return false;
   }
 
+  // Waits until berth has logged a start or reload that left HAProxy with `listeners`
+  // listeners. HAProxy serves a new port as soon as its reload is done, a moment before berth
+  // has confirmed and logged it; tests that count reloads or kill berth wait for this first.
+  Result<void> wait_for_applied(std::size_t listeners, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    return berth_->wait_for_log(fmt::format("listeners={} reasons=", listeners), timeout);
+  }
+
   // Completed reloads and starts, as berth logged them.
   std::size_t reloads() const { return berth_->count_in_log("haproxy reloaded"); }
   std::size_t starts() const { return berth_->count_in_log("haproxy started"); }

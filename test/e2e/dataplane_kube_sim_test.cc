@@ -84,6 +84,7 @@ TEST(DataplaneKubeSim, HeldSessionsSurviveFiftyReloadsAndNewConnectionsNeverFail
   });
 
   // Each add or remove of another Service is one more listener, so one reload.
+  ASSERT_TRUE(c.wait_for_applied(1));
   const std::size_t reloads_before = c.reloads();
   for (int i = 0; i < 50; ++i) {
     const std::string name = "churn-" + std::to_string(i / 2);
@@ -119,6 +120,7 @@ TEST(DataplaneKubeSim, AnEndpointChangeIsAppliedWithoutAReload) {
   auto port = c.wait_for_host_port("web", 5432);
   ASSERT_TRUE(port);
   ASSERT_TRUE(eventually([&] { return greets(*port, "old"); }, kWait)) << c.berth().log();
+  ASSERT_TRUE(c.wait_for_applied(1));
   const std::size_t reloads = c.reloads(), starts = c.starts();
   auto before = c.haproxy_status();
   ASSERT_TRUE(before);
@@ -185,6 +187,9 @@ TEST(DataplaneKubeSim, ASigkilledBerthComesBackWithoutAReloadOrACutSession) {
   auto cache_port = c.wait_for_host_port("cache", 6379);
   ASSERT_TRUE(port && cache_port);
   ASSERT_TRUE(eventually([&] { return greets(*port, "db") && greets(*cache_port, "db"); }, kWait)) << c.berth().log();
+  // The kill comes once berth has confirmed the reload (a kill in between costs one harmless
+  // reload after the restart).
+  ASSERT_TRUE(c.wait_for_applied(2)) << c.berth().log();
   auto before = c.haproxy_status();
   ASSERT_TRUE(before);
   std::vector<std::unique_ptr<TcpClient>> sessions;
