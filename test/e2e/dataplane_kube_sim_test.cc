@@ -27,12 +27,14 @@ using namespace std::chrono_literals;
 
 constexpr auto kWait = 30s;
 
-std::string greeting_or_error(int port) {
-  auto g = greeting_at("127.0.0.1", port, 2s);
+std::string greeting_or_error(int port, const std::string& address = "127.0.0.1") {
+  auto g = greeting_at(address, port, 2s);
   return g ? *g : "error: " + g.error().describe();
 }
 
-bool greets(int port, const std::string& name) { return greeting_or_error(port) == name; }
+bool greets(int port, const std::string& name, const std::string& address = "127.0.0.1") {
+  return greeting_or_error(port, address) == name;
+}
 
 TEST(DataplaneKubeSim, AnAllocatedPortReachesTheServiceEndpoint) {
   EchoServer db("db-a", "127.0.0.2");
@@ -48,6 +50,28 @@ TEST(DataplaneKubeSim, AnAllocatedPortReachesTheServiceEndpoint) {
   ASSERT_TRUE(client);
   ASSERT_EQ(*(*client)->read_line(2s), "db-a");
   EXPECT_TRUE((*client)->round_trip("SELECT 1", 2s));
+}
+
+TEST(DataplaneKubeSim, IPv6EndpointsAndBindsServeBesideIPv4) {
+  EchoServer v6_pod("v6-pod", "::1");
+  EchoServer v4_pod("v4-pod", "127.0.0.2");
+  ASSERT_TRUE(v6_pod.ok() && v4_pod.ok());
+  DataplaneCluster c(30900, {"--bind-address", "::1"});  // beside the cluster's 127.0.0.1
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  ASSERT_TRUE(c.kubectl_apply(service_yaml("six", 6379) + slice_yaml("six-1", "six", {"::1"}, v6_pod.port(), "IPv6") +
+                              service_yaml("four", 3306) + slice_yaml("four-1", "four", {"127.0.0.2"}, v4_pod.port())));
+  auto six = c.wait_for_host_port("six", 6379);
+  auto four = c.wait_for_host_port("four", 3306);
+  ASSERT_TRUE(six && four);
+  // Every host port listens on both bind addresses, whatever the family of its endpoints.
+  EXPECT_TRUE(eventually([&] { return greets(*six, "v6-pod", "::1") && greets(*six, "v6-pod"); }, kWait))
+      << greeting_or_error(*six, "::1") << "\n" << c.berth().log();
+  EXPECT_TRUE(greets(*four, "v4-pod", "::1"));
+  EXPECT_TRUE(greets(*four, "v4-pod"));
+  auto config = read_whole_file(c.config_path());
+  ASSERT_TRUE(config);
+  EXPECT_NE(config->find(fmt::format("bind [::1]:{} v6only", *six)), std::string::npos) << *config;
+  EXPECT_NE(config->find(fmt::format("[::1]:{}", v6_pod.port())), std::string::npos) << *config;
 }
 
 TEST(DataplaneKubeSim, HeldSessionsSurviveFiftyReloadsAndNewConnectionsNeverFail) {
