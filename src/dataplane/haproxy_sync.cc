@@ -14,12 +14,12 @@ const std::string kConfigKey = "haproxy";
 }  // namespace
 
 HaproxySync::HaproxySync(kube::Store<kube::Service>& services, kube::Store<kube::EndpointSlice>& slices,
-                         const ModelBuilder& builder, haproxy::Driver& driver, kube::EventSink& events, Clock& clock,
+                         const ModelBuilder& builder, haproxy::Applier& applier, kube::EventSink& events, Clock& clock,
                          SyncConfig config, std::function<void(int)> on_port_unavailable)
     : services_(services),
       slices_(slices),
       builder_(builder),
-      driver_(driver),
+      applier_(applier),
       events_(events),
       clock_(clock),
       config_(std::move(config)),
@@ -61,7 +61,7 @@ void HaproxySync::report(const std::map<std::string, std::vector<controller::War
   reported_ = std::move(now);
 }
 
-void HaproxySync::sync(std::stop_token stop) {
+HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   syncs_.fetch_add(1);
   BuiltModel built = builder_.build(services_.list(), slices_.list(), {});
   listeners_.store(built.model.listeners.size());
@@ -70,24 +70,20 @@ void HaproxySync::sync(std::stop_token stop) {
   std::erase_if(apply_warnings_, [&](const auto& entry) {
     const auto& [port, warning] = entry;
     auto owner = built.owner.find(port);
-    const auto& current = driver_.current();
-    const bool served = current && current->model.listeners.contains(port);
-    return owner == built.owner.end() || owner->second != warning.first || served;
+    return owner == built.owner.end() || owner->second != warning.first || applier_.serves(port);
   });
 
-  if (driver_.needs_reload(config_.global, built.model) && last_reload_) {
+  if (applier_.needs_reload(config_.global, built.model) && last_reload_) {
     const auto due = *last_reload_ + config_.min_reload_interval;
     if (clock_.now() < due) {
       report(built.warnings);
       queue_.add_after(kConfigKey, due - clock_.now());
-      return;
+      return Outcome::kDeferred;
     }
   }
 
-  haproxy::ApplyResult result = driver_.apply(config_.global, built.model, stop);
-  if (result.action == haproxy::ApplyResult::Action::kReload || result.action == haproxy::ApplyResult::Action::kStart) {
-    last_reload_ = clock_.now();
-  }
+  haproxy::ApplyResult result = applier_.apply(config_.global, built.model, stop);
+  if (result.reloaded()) last_reload_ = clock_.now();
   for (const auto& [port, why] : result.unavailable) {
     auto owner = built.owner.find(port);
     if (owner == built.owner.end()) continue;
@@ -110,10 +106,11 @@ void HaproxySync::sync(std::stop_token stop) {
     // Backoff from 5 ms, but never longer than a resync period: whichever comes first.
     queue_.add_rate_limited(kConfigKey);
     queue_.add_after(kConfigKey, config_.resync_period);
-    return;
+    return Outcome::kFailed;
   }
   queue_.forget(kConfigKey);
   queue_.add_after(kConfigKey, config_.resync_period);
+  return Outcome::kApplied;
 }
 
 }  // namespace berth::dataplane

@@ -1,7 +1,7 @@
 // The data plane's sync loop: every replica (leader or not) turns the cached Services and
-// EndpointSlices into a Model and has the Driver apply it.
+// EndpointSlices into a Model and has the Applier (the Driver, haproxy/driver.h) apply it.
 //
-//   HaproxySync sync(services, slices, driver, events, clock, config, on_port_unavailable);
+//   HaproxySync sync(services, slices, builder, driver, events, clock, config, on_port_unavailable);
 //   Reflector handlers: [&](const std::string&) { sync.notify(); }
 //   once the caches have synced: sync.run(stop);
 //
@@ -34,7 +34,7 @@
 #include "common/clock.h"
 #include "controller/allocator.h"
 #include "dataplane/model_builder.h"
-#include "haproxy/driver.h"
+#include "haproxy/applier.h"
 #include "kube/endpoint_slice.h"
 #include "kube/event_sink.h"
 #include "kube/service.h"
@@ -63,7 +63,7 @@ struct SyncStats {
 class HaproxySync {
  public:
   HaproxySync(kube::Store<kube::Service>& services, kube::Store<kube::EndpointSlice>& slices,
-              const ModelBuilder& builder, haproxy::Driver& driver, kube::EventSink& events, Clock& clock,
+              const ModelBuilder& builder, haproxy::Applier& applier, kube::EventSink& events, Clock& clock,
               SyncConfig config, std::function<void(int host_port)> on_port_unavailable);
   HaproxySync(const HaproxySync&) = delete;
   HaproxySync& operator=(const HaproxySync&) = delete;
@@ -71,8 +71,9 @@ class HaproxySync {
   void notify();
   void run(std::stop_token stop);
   // One sync now; public so tests can drive it without threads. `stop` aborts a start or
-  // reload being waited for.
-  void sync(std::stop_token stop = {});
+  // reload being waited for. Returns what it did.
+  enum class Outcome { kApplied, kDeferred, kFailed };
+  Outcome sync(std::stop_token stop = {});
 
   SyncStats stats() const;
 
@@ -82,7 +83,7 @@ class HaproxySync {
   kube::Store<kube::Service>& services_;
   kube::Store<kube::EndpointSlice>& slices_;
   const ModelBuilder& builder_;
-  haproxy::Driver& driver_;
+  haproxy::Applier& applier_;
   kube::EventSink& events_;
   Clock& clock_;
   const SyncConfig config_;

@@ -42,6 +42,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "haproxy/applier.h"
 #include "haproxy/config_renderer.h"
 #include "haproxy/haproxy_master.h"
 #include "haproxy/master_cli.h"
@@ -61,18 +62,6 @@ struct DriverSettings {
   std::chrono::milliseconds reload_timeout = std::chrono::seconds(60);  // also for a start
 };
 
-struct ApplyResult {
-  enum class Action { kNone, kRuntime, kReload, kStart };
-  Action action = Action::kNone;
-  std::vector<std::string> reasons;         // why HAProxy was reloaded or started
-  std::size_t runtime_commands = 0;         // sent without a reload
-  std::map<int, std::string> unavailable;   // host port → why it cannot be bound here; left out
-  std::map<int, std::string> rejected;      // host port → HAProxy's complaint; left out
-  std::optional<Error> error;               // nothing was changed: the running config stays
-
-  bool ok() const { return !error.has_value(); }
-};
-
 struct DriverStats {
   std::uint64_t starts = 0;            // masters started (the first one, and restarts)
   std::uint64_t restarts = 0;          // of those, after a master berth knew had died
@@ -88,18 +77,19 @@ struct DriverStats {
 // refused, for inspection), ".applied" (the hash of the config HAProxy confirmed running).
 std::filesystem::path sibling(const std::filesystem::path& config, std::string_view suffix);
 
-class Driver {
+class Driver final : public Applier {
  public:
   Driver(DriverSettings settings, const ConfigRenderer& renderer, MasterCli& cli, Clock& clock);
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
-  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop);
+  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) override;
 
   // Whether apply(global, desired) would reload or start HAProxy (the sync loop spaces those
   // out by --min-reload-interval; runtime updates it applies at once). True before the first
   // apply.
-  bool needs_reload(const GlobalSettings& global, const Model& desired) const;
+  bool needs_reload(const GlobalSettings& global, const Model& desired) const override;
+  bool serves(int host_port) const override { return current_ && current_->model.listeners.contains(host_port); }
 
   // `show proc` now: counts old workers; a master that no longer answers is forgotten, so the
   // next apply() starts one. Errors as HaproxyMaster::status().

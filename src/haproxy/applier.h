@@ -1,0 +1,43 @@
+// The seam between the data plane's sync loop and whatever makes HAProxy serve a Model: the
+// Driver (driver.h) in berth, a recording fake in the sync loop's tests.
+//
+// Thread-safety: an Applier is used by one thread (the sync loop).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "haproxy/model.h"
+
+namespace berth::haproxy {
+
+struct ApplyResult {
+  enum class Action { kNone, kRuntime, kReload, kStart };
+  Action action = Action::kNone;
+  std::vector<std::string> reasons;        // why HAProxy was reloaded or started
+  std::size_t runtime_commands = 0;        // sent without a reload
+  std::map<int, std::string> unavailable;  // host port → why it cannot be bound here; left out
+  std::map<int, std::string> rejected;     // host port → HAProxy's complaint; left out
+  std::optional<Error> error;              // nothing was changed: the running config stays
+
+  bool ok() const { return !error.has_value(); }
+  bool reloaded() const { return action == Action::kReload || action == Action::kStart; }
+};
+
+class Applier {
+ public:
+  virtual ~Applier() = default;
+
+  // Makes HAProxy serve `desired` (as far as it can: see ApplyResult). `stop` aborts a wait.
+  virtual ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) = 0;
+  // Whether apply(global, desired) would reload or start HAProxy.
+  virtual bool needs_reload(const GlobalSettings& global, const Model& desired) const = 0;
+  // Whether HAProxy serves a listener on `host_port` now.
+  virtual bool serves(int host_port) const = 0;
+};
+
+}  // namespace berth::haproxy
