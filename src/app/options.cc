@@ -1,6 +1,7 @@
 #include "app/options.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,23 @@
 
 namespace berth::app {
 namespace {
+
+// A Go-duration flag: its name, the text given, and where the value goes.
+struct DurationFlag {
+  const char* flag;
+  const std::string& text;
+  std::chrono::nanoseconds& out;
+};
+
+// Parses every flag of `flags`; the first bad one is an error naming it.
+Result<void> parse_durations(std::initializer_list<DurationFlag> flags) {
+  for (const DurationFlag& f : flags) {
+    auto parsed = parse_go_duration(f.text);
+    if (!parsed) return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", f.flag, parsed.error().message));
+    f.out = *parsed;
+  }
+  return {};
+}
 
 // The data plane's flags that CLI11 cannot check on its own; an error names the flag.
 Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string>& bind_addresses,
@@ -44,19 +62,13 @@ Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string
   auto log = haproxy::parse_log_target(log_target);
   if (!log) return make_error(ErrorCode::kInvalidArgument, "--haproxy-log-target " + log.error().message);
   d.global.log = *log;
-  struct DurationFlag {
-    const char* flag;
-    const std::string& text;
-    std::chrono::nanoseconds& out;
-  };
   std::chrono::nanoseconds interval{};
-  for (const DurationFlag& f : {DurationFlag{"--check-interval", check_interval, interval},
-                                DurationFlag{"--gather-delay", gather_delay, d.gather_delay},
-                                DurationFlag{"--min-reload-interval", min_reload_interval, d.min_reload_interval},
-                                DurationFlag{"--haproxy-check-period", check_period, d.check_period}}) {
-    auto parsed = parse_go_duration(f.text);
-    if (!parsed) return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", f.flag, parsed.error().message));
-    f.out = *parsed;
+  if (auto ok = parse_durations({{"--check-interval", check_interval, interval},
+                                 {"--gather-delay", gather_delay, d.gather_delay},
+                                 {"--min-reload-interval", min_reload_interval, d.min_reload_interval},
+                                 {"--haproxy-check-period", check_period, d.check_period}});
+      !ok) {
+    return ok;
   }
   if (interval < std::chrono::milliseconds(100) || interval > std::chrono::hours(1)) {
     return make_error(ErrorCode::kInvalidArgument, "--check-interval must be between 100ms and 1h");
@@ -83,22 +95,13 @@ Result<void> finish(Options& o, const std::vector<std::string>& port_ranges, con
   if (o.allocator.port_range.minus(o.allocator.excluded).empty()) {
     return make_error(ErrorCode::kInvalidArgument, "--port-range minus --exclude-ports leaves no port to allocate");
   }
-  struct DurationFlag {
-    const char* flag;
-    const std::string& text;
-    std::chrono::nanoseconds& out;
-  };
   std::chrono::nanoseconds quarantine_ns{};
-  for (const DurationFlag& d : {DurationFlag{"--port-quarantine", quarantine, quarantine_ns},
-                                DurationFlag{"--leader-elect-lease-duration", lease_duration,
-                                             o.leader_election.lease_duration},
-                                DurationFlag{"--leader-elect-renew-deadline", renew_deadline,
-                                             o.leader_election.renew_deadline},
-                                DurationFlag{"--leader-elect-retry-period", retry_period,
-                                             o.leader_election.retry_period}}) {
-    auto parsed = parse_go_duration(d.text);
-    if (!parsed) return make_error(ErrorCode::kInvalidArgument, fmt::format("{}: {}", d.flag, parsed.error().message));
-    d.out = *parsed;
+  if (auto ok = parse_durations({{"--port-quarantine", quarantine, quarantine_ns},
+                                 {"--leader-elect-lease-duration", lease_duration, o.leader_election.lease_duration},
+                                 {"--leader-elect-renew-deadline", renew_deadline, o.leader_election.renew_deadline},
+                                 {"--leader-elect-retry-period", retry_period, o.leader_election.retry_period}});
+      !ok) {
+    return ok;
   }
   o.allocator.quarantine = std::chrono::duration_cast<Clock::duration>(quarantine_ns);
   if (auto valid = controller::validate(o.allocator.annotations); !valid) return valid;
