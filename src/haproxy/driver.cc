@@ -332,6 +332,9 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
                  checked.error().message);
       if (checked.error().code != ErrorCode::kInvalid || suspects.empty() ||
           suspects.size() == plan.next.model.listeners.size() || !result.rejected.empty()) {
+        // Listeners left out by an earlier attempt are not to blame when the rest is refused too;
+        // naming them would tell their Services HAProxy refused them.
+        result.rejected.clear();
         result.error = checked.error();
         return result;
       }
