@@ -65,12 +65,14 @@ std::string summarize(const std::vector<std::string>& reasons) {
   return out;
 }
 
-// The first line of HAProxy's complaint, for Events and logs.
+// The first line of HAProxy's complaint, for Events and logs. check_config() joins HAProxy's
+// ALERT lines with " | " into one line, so the first ends there.
 std::string first_alert(const std::string& message) {
   auto pos = message.find("[ALERT]");
   std::string_view view = message;
   if (pos != std::string::npos) view = view.substr(pos);
-  return std::string(view.substr(0, view.find('\n')));
+  view = view.substr(0, view.find('\n'));
+  return std::string(view.substr(0, view.find(" | ")));
 }
 
 // Whether HAProxy's answer to a `set server` command says it was done: state changes answer
