@@ -345,11 +345,19 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       if (blamed) {
         std::erase_if(*blamed, [&](int port) { return !plan.next.model.listeners.contains(port); });
       }
-      if (!blamed || blamed->empty() || blamed->size() == plan.next.model.listeners.size()) {
+      const std::string why = first_alert(checked.error().message);
+      if (!blamed || blamed->empty()) {
         result.error = checked.error();
         return result;
       }
-      const std::string why = first_alert(checked.error().message);
+      if (blamed->size() == plan.next.model.listeners.size()) {
+        // Every listener refused (a template error in the listener section, most likely):
+        // serving none of them would be worse than keeping what runs. They are named, since
+        // HAProxy named them, but not left out of later applies.
+        for (int port : *blamed) result.rejected[port] = why;
+        result.error = checked.error();
+        return result;
+      }
       for (int port : *blamed) {
         result.rejected[port] = why;
         rejected_[port] = {plan.next.model.listeners.at(port), why};
@@ -374,6 +382,8 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       return result;
     }
     const bool starting = !running_;
+    // Adopted, but its config is not one berth confirmed: "no config is running yet" would mislead.
+    const bool unconfirmed = running_ && !current_;
     auto outcome = starting ? master_.start(settings_.reload_timeout, stop) : master_.reload(settings_.reload_timeout, stop);
     if (!outcome) {
       failed_reloads_.fetch_add(1);
@@ -409,7 +419,8 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       reloads_.fetch_add(1);
       result.action = ApplyResult::Action::kReload;
     }
-    result.reasons = plan.reload_reasons;
+    result.reasons = unconfirmed ? std::vector<std::string>{"the running config is not one berth confirmed"}
+                                 : plan.reload_reasons;
     log_->info("haproxy {} worker={} listeners={} reasons=\"{}\"", starting ? "started" : "reloaded",
                outcome->current_worker().value_or(0), current_->model.listeners.size(), summarize(result.reasons));
     return result;

@@ -7,6 +7,7 @@
 #include "common/subprocess.h"
 #include "haproxy_test_env.h"
 #include "support/child_process.h"
+#include "support/echo_server.h"
 
 namespace berth::haproxy {
 namespace {
@@ -14,7 +15,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(HaproxyGuard, StopsTheMasterAndEveryWorkerItSawIncludingADrainingOne) {
-  testenv::EchoServer echo;
+  testing::EchoServer echo("echo");
+  ASSERT_TRUE(echo.ok());
   std::vector<int> pids;
   {
     testenv::HaproxyEnv env;
@@ -27,8 +29,9 @@ TEST(HaproxyGuard, StopsTheMasterAndEveryWorkerItSawIncludingADrainingOne) {
     ASSERT_TRUE(env.cli.to_worker(first, std::vector<std::string>{
                                              fmt::format("set server p{}/s1 addr 127.0.0.1 port {}", port, echo.port()),
                                              fmt::format("set server p{}/s1 state ready", port)}));
-    testenv::TcpClient held(port);  // keeps the first worker alive after the reload
-    ASSERT_TRUE(held.exchange("x"));
+    auto held = testing::TcpClient::connect("127.0.0.1", port, 5s);  // keeps the first worker alive after the reload
+    ASSERT_TRUE(held) << held.error().describe();
+    ASSERT_EQ((*held)->read_line(5s).value_or("(no greeting)"), "echo");
     auto reloaded = env.master.reload(10s, {});
     env.guard.watch(reloaded);
     ASSERT_TRUE(reloaded) << reloaded.error().describe();

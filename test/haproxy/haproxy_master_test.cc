@@ -17,27 +17,40 @@
 #include "haproxy/master_socket.h"
 #include "haproxy/servers_state.h"
 #include "haproxy_test_env.h"
+#include "support/echo_server.h"
 
 namespace berth::haproxy {
 namespace {
 
 using namespace std::chrono_literals;
-using testenv::EchoServer;
 using testenv::HaproxyEnv;
 using testenv::PortHolder;
-using testenv::TcpClient;
-using testenv::echo_through;
 using testenv::free_port;
+using testing::EchoServer;
+using testing::TcpClient;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kStartTimeout = 10s;
 constexpr auto kReloadTimeout = 10s;
+constexpr auto kIo = 5s;
+constexpr const char* kEchoName = "echo";
 
 long long ms_since(SteadyClock::time_point begin) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - begin).count();
 }
 
 bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+
+// A new connection to 127.0.0.1:<port> reaches the echo server (its greeting) and `line` comes back.
+::testing::AssertionResult echoes_through(int port, const std::string& line) {
+  auto client = TcpClient::connect("127.0.0.1", port, kIo);
+  if (!client) return ::testing::AssertionFailure() << "connect: " << client.error().describe();
+  auto greeting = (*client)->read_line(kIo);
+  if (!greeting) return ::testing::AssertionFailure() << "no greeting: " << greeting.error().describe();
+  if (*greeting != kEchoName) return ::testing::AssertionFailure() << "greeted by \"" << *greeting << "\"";
+  if (!(*client)->round_trip(line, kIo)) return ::testing::AssertionFailure() << "\"" << line << "\" did not come back";
+  return ::testing::AssertionSuccess();
+}
 
 std::vector<std::string> route_commands(int frontend_port, int server_port) {
   return {fmt::format("set server p{}/s1 addr 127.0.0.1 port {}", frontend_port, server_port),
@@ -49,6 +62,7 @@ class RunningHaproxy : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(::access(testenv::kHaproxyBinary, X_OK), 0) << testenv::kHaproxyBinary << " is not installed";
+    ASSERT_TRUE(echo_.ok());
     port_ = free_port();
     ASSERT_GT(port_, 0);
     env_.write_config({port_});
@@ -63,7 +77,7 @@ class RunningHaproxy : public ::testing::Test {
   }
 
   HaproxyEnv env_;
-  EchoServer echo_;
+  EchoServer echo_{kEchoName};
   int port_ = 0;
   ProcessTable table_;
 };
@@ -98,9 +112,7 @@ TEST_F(RunningHaproxy, RuntimeCommandsRouteTrafficWithTheMeasuredAnswers) {
   EXPECT_EQ((*again)[0], "no need to change the addr, no need to change the port by 'stats socket command'\n");
   EXPECT_EQ((*again)[1], "");
 
-  auto echoed = echo_through(port_, "hello through haproxy\n");
-  ASSERT_TRUE(echoed) << echoed.error().describe();
-  EXPECT_EQ(*echoed, "hello through haproxy\n");
+  EXPECT_TRUE(echoes_through(port_, "hello through haproxy"));
 
   auto dump = env_.cli.to_worker(worker, std::vector<std::string>{"show servers state"});
   ASSERT_TRUE(dump) << dump.error().describe();
@@ -165,8 +177,10 @@ TEST_F(RunningHaproxy, CommandsThatCouldSmuggleAnotherAreRefusedUnsent) {
 }
 
 TEST_F(RunningHaproxy, ReloadHandsOverToANewWorkerWhileAHeldConnectionStaysWithTheOld) {
-  TcpClient held(port_);
-  ASSERT_TRUE(held.exchange("before\n")) << "the held connection did not work before the reload";
+  auto held = TcpClient::connect("127.0.0.1", port_, kIo);
+  ASSERT_TRUE(held) << held.error().describe();
+  ASSERT_EQ((*held)->read_line(kIo).value_or("(no greeting)"), kEchoName);
+  ASSERT_TRUE((*held)->round_trip("before", kIo)) << "the held connection did not work before the reload";
   const int old_worker = *table_.current_worker();
 
   // A changed, valid config: a second frontend.
@@ -187,17 +201,15 @@ TEST_F(RunningHaproxy, ReloadHandsOverToANewWorkerWhileAHeldConnectionStaysWithT
   EXPECT_NE(*reloaded->current_worker(), old_worker);
   EXPECT_EQ(reloaded->old_workers(), std::vector<int>{old_worker});
 
-  auto after = held.exchange("after\n");
-  ASSERT_TRUE(after) << after.error().describe();
-  EXPECT_EQ(*after, "after\n");
+  EXPECT_TRUE((*held)->round_trip("after", kIo));
   // The old worker still lists as old while it drains; the new frontend accepts.
   auto status = env_.master.status();
   ASSERT_TRUE(status);
   EXPECT_EQ(status->old_workers(), std::vector<int>{old_worker});
-  TcpClient fresh(second_port);
   // The new worker has the new frontend but its slot is disabled (runtime state is not carried
   // over without a state file): it accepts and closes.
-  EXPECT_FALSE(fresh.exchange("x"));
+  auto fresh = testing::greeting_at("127.0.0.1", second_port, kIo);
+  EXPECT_FALSE(fresh) << "greeted by \"" << *fresh << "\"";
 }
 
 TEST_F(RunningHaproxy, AStateFileCarriesRuntimeServersAcrossAReload) {
@@ -211,9 +223,7 @@ TEST_F(RunningHaproxy, AStateFileCarriesRuntimeServersAcrossAReload) {
   env_.guard.watch(reloaded);
   ASSERT_TRUE(reloaded) << reloaded.error().describe();
   // A connection made now can only reach the new worker, which learnt the slot from the file.
-  auto echoed = echo_through(port_, "restored\n");
-  ASSERT_TRUE(echoed) << echoed.error().describe();
-  EXPECT_EQ(*echoed, "restored\n");
+  EXPECT_TRUE(echoes_through(port_, "restored"));
   auto new_dump = env_.cli.to_worker(*reloaded->current_worker(), std::vector<std::string>{"show servers state"});
   ASSERT_TRUE(new_dump);
   auto restored = parse_servers_state((*new_dump)[0]);
@@ -250,8 +260,7 @@ TEST_F(RunningHaproxy, AReloadOntoABusyPortIsRefusedAndTheOldWorkerKeepsServing)
   EXPECT_EQ(status->workers[0].pid, *table_.current_worker());
   EXPECT_EQ(status->workers[0].reloads, 1);  // no worker has 0 after a failed reload
   EXPECT_EQ(status->current_worker(), *table_.current_worker());
-  auto echoed = echo_through(port_, "still here\n");
-  ASSERT_TRUE(echoed) << echoed.error().describe();
+  ASSERT_TRUE(echoes_through(port_, "still here"));
 
   // Fixed config: the next reload succeeds and the failure count goes back to 0.
   env_.write_config({port_});

@@ -1,33 +1,27 @@
-// What the tests against a real HAProxy share: free loopback ports, a TCP echo server to stand
-// behind HAProxy, a client that can hold a connection open, and an environment (a TempDir with
-// the config, master socket, pid file and log; a MasterSocket; a HaproxyMaster; the guard that
-// stops every HAProxy process it saw, by PID, when the test ends).
-//
-// Every wait is bounded by a deadline; nothing here sleeps to synchronise.
+// What the tests against a real HAProxy share: free loopback ports, a listener that holds a port,
+// a minimal config, and an environment (a TempDir with the config, master socket, pid file and
+// log; a MasterSocket; a HaproxyMaster; the guard that stops every HAProxy process it saw, by
+// PID, when the test ends). The servers behind HAProxy and the clients through it are
+// support/echo_server.h's EchoServer and TcpClient.
 #pragma once
 
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
-#include "common/error.h"
 #include "haproxy/haproxy_master.h"
 #include "haproxy/master_socket.h"
 #include "support/haproxy_guard.h"
@@ -82,108 +76,6 @@ class PortHolder {
   int fd_ = -1;
   bool ok_ = false;
 };
-
-// Echoes every byte back, on any number of connections, from one thread; stops (closing every
-// connection) when destroyed.
-class EchoServer {
- public:
-  EchoServer() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address = loopback(0);
-    socklen_t length = sizeof address;
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(listen_fd_, 64);
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-    thread_ = std::jthread([this] { run(); });
-  }
-  ~EchoServer() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
-    thread_.join();
-    ::close(stop_fd_);
-    ::close(listen_fd_);
-  }
-  EchoServer(const EchoServer&) = delete;
-  EchoServer& operator=(const EchoServer&) = delete;
-
-  int port() const { return port_; }
-
- private:
-  void run() {
-    std::vector<int> clients;
-    while (true) {
-      std::vector<pollfd> fds = {{stop_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-      for (int c : clients) fds.push_back({c, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), -1) < 0) continue;
-      if (fds[0].revents) break;
-      if (fds[1].revents & POLLIN) {
-        const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c >= 0) clients.push_back(c);
-      }
-      for (std::size_t i = 2; i < fds.size(); ++i) {
-        if (!fds[i].revents) continue;
-        char buffer[4096];
-        const ssize_t n = ::recv(fds[i].fd, buffer, sizeof buffer, 0);
-        if (n > 0 && ::send(fds[i].fd, buffer, static_cast<std::size_t>(n), MSG_NOSIGNAL) == n) continue;
-        ::close(fds[i].fd);
-        std::erase(clients, fds[i].fd);
-      }
-    }
-    for (int c : clients) ::close(c);
-  }
-
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;
-  int port_ = 0;
-  std::jthread thread_;
-};
-
-// One TCP connection to 127.0.0.1:<port>, kept open until destroyed.
-class TcpClient {
- public:
-  explicit TcpClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address = loopback(port);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~TcpClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  TcpClient(const TcpClient&) = delete;
-  TcpClient& operator=(const TcpClient&) = delete;
-
-  // Sends `text` and reads back as many bytes (an echo); kTransport naming what went wrong.
-  Result<std::string> exchange(std::string_view text) {
-    if (!connected_) return make_error(ErrorCode::kTransport, "not connected");
-    if (::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(text.size())) {
-      return make_error(ErrorCode::kTransport, fmt::format("send: {}", std::strerror(errno)));
-    }
-    std::string answer;
-    while (answer.size() < text.size()) {
-      char buffer[4096];
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n == 0) return make_error(ErrorCode::kTransport, fmt::format("closed after \"{}\"", answer));
-      if (n < 0) return make_error(ErrorCode::kTransport, fmt::format("recv: {}", std::strerror(errno)));
-      answer.append(buffer, static_cast<std::size_t>(n));
-    }
-    return answer;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
-
-// One echo round trip on a new connection.
-inline Result<std::string> echo_through(int port, std::string_view text) {
-  TcpClient client(port);
-  return client.exchange(text);
-}
 
 // The smallest config the tests need: one frontend per port, each with a backend of one
 // disabled server slot "s1" (the per-port layout of model.h), and the state file HAProxy
