@@ -617,7 +617,7 @@ TEST_F(DriverTest, AnAdoptingDriverReloadsAConfigThatWasNeverConfirmed) {
   auto adopted = apply(*second, desired);
   ASSERT_TRUE(adopted.ok()) << why(adopted);
   EXPECT_EQ(adopted.action, Action::kReload);
-  EXPECT_EQ(adopted.reasons, std::vector<std::string>{"no config is running yet"});
+  EXPECT_EQ(adopted.reasons, std::vector<std::string>{"the running config is not one berth confirmed"});
   EXPECT_EQ(second->stats().adoptions, 1u);
   EXPECT_EQ(status().master.reloads, 1);
   EXPECT_TRUE(std::filesystem::exists(sibling(config_file(), ".applied")));
