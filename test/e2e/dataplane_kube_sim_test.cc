@@ -159,10 +159,15 @@ TEST(DataplaneKubeSim, AnEndpointChangeIsAppliedWithoutAReload) {
   ASSERT_TRUE(status);
   EXPECT_EQ(status->master.reloads, before->master.reloads) << "HAProxy's own count agrees";
   EXPECT_EQ(status->current_worker(), before->current_worker());
-  // The config on disk follows the runtime change, so a later reload keeps it.
-  auto config = read_whole_file(c.config_path());
-  ASSERT_TRUE(config);
-  EXPECT_NE(config->find(fmt::format("127.0.0.3:{}", new_pod.port())), std::string::npos) << *config;
+  // The config on disk follows the runtime change (just after it), so a later reload keeps it.
+  std::string config;
+  EXPECT_TRUE(eventually(
+      [&] {
+        config = read_whole_file(c.config_path()).value_or("");
+        return config.find(fmt::format("127.0.0.3:{}", new_pod.port())) != std::string::npos;
+      },
+      kWait))
+      << config;
 }
 
 TEST(DataplaneKubeSim, AForeignListenerOnAnAllocatedPortMovesOnlyThatService) {
@@ -313,11 +318,11 @@ TEST(DataplaneKubeSim, ATemplateHaproxyRejectsLeavesTheRunningConfigServing) {
   ASSERT_TRUE(eventually([&] { return greets(*port, "db"); }, kWait)) << c.berth().log();
   auto before = c.haproxy_status();
   ASSERT_TRUE(before);
-  auto served_config = read_whole_file(c.config_path());
-  ASSERT_TRUE(served_config);
 
   // berth comes back with the operator's broken template: HAProxy keeps the old config.
   ASSERT_TRUE(c.berth().stop());
+  auto served_config = read_whole_file(c.config_path());  // final once berth has stopped
+  ASSERT_TRUE(served_config);
   c.berth().add_args({"--template", bad_path.string()});
   ASSERT_TRUE(c.berth().start());
   ASSERT_TRUE(c.berth().wait_for_log("haproxy rejected the new config", kWait)) << c.berth().log();
