@@ -53,6 +53,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/go_duration.h"
 #include "common/log.h"
 #include "haproxy/master_cli.h"
 #include "kube/resource.h"
@@ -91,11 +92,10 @@ struct Params {
   std::string qps = "500";
 };
 
-// Whole milliseconds of a duration flag as berth writes them ("100ms", "1s", "1.5s").
+// A duration flag's value in whole milliseconds; main() has validated it.
 long duration_ms(const std::string& text) {
-  if (text.ends_with("ms")) return std::lround(std::stod(text.substr(0, text.size() - 2)));
-  if (text.ends_with("s")) return std::lround(std::stod(text.substr(0, text.size() - 1)) * 1000);
-  return std::stol(text);
+  auto parsed = berth::parse_go_duration(text);
+  return parsed ? static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count()) : 0;
 }
 
 long proc_status_kb(pid_t pid, const std::string& field) {
@@ -233,7 +233,8 @@ class Bench {
                             {"--kube-api-qps", p.qps},
                             {"--kube-api-burst", p.qps},
                             {"--log-level", "info"}}}) {
-    common_ = {{"cores", std::thread::hardware_concurrency()},
+    common_ = {{"bench", "dataplane"},  // berth_peak_rss is also a figure of allocation_bench
+               {"cores", std::thread::hardware_concurrency()},
                {"haproxy_version", haproxy_version()},
                {"gather_delay", p.gather_delay},
                {"min_reload_interval", p.min_reload_interval},
@@ -808,6 +809,9 @@ int main(int argc, char** argv) {
         p.samples = std::stoi(value);
       } else if (flag == "--reloads") {
         p.reloads = std::stoi(value);
+      } else if ((flag == "--gather-delay" || flag == "--min-reload-interval") && !berth::parse_go_duration(value)) {
+        std::fprintf(stderr, "%s: not a duration: %s\n", flag.c_str(), value.c_str());
+        return 2;
       } else if (flag == "--gather-delay") {
         p.gather_delay = value;
       } else if (flag == "--min-reload-interval") {
