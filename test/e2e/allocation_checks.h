@@ -2,18 +2,16 @@
 // allocation annotations, and the invariants berth promises about them.
 #pragma once
 
-#include <chrono>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "kube/api_client.h"
 #include "kube/resource.h"
+#include "support/eventually.h"
 
 namespace berth::testing {
 
@@ -96,17 +94,6 @@ inline std::vector<std::string> allocation_violations(const std::map<std::string
     }
   }
   return problems;
-}
-
-// Calls `done` every `poll` until it returns true or `timeout` passes; returns its last answer.
-inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout,
-                       std::chrono::milliseconds poll = std::chrono::milliseconds(50)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(poll);  // polling the API: bounded by the deadline
-  }
 }
 
 }  // namespace berth::testing

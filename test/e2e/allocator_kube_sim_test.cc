@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "e2e/allocation_checks.h"
-#include "e2e/kube_sim_cluster.h"
 #include "kube/resource.h"
 #include "support/berth_process.h"
+#include "support/kube_sim_cluster.h"
 
 namespace berth::testing {
 namespace {

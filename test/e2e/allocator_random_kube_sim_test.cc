@@ -14,9 +14,9 @@
 #include <fmt/format.h>
 
 #include "e2e/allocation_checks.h"
-#include "e2e/kube_sim_cluster.h"
 #include "kube/resource.h"
 #include "support/berth_process.h"
+#include "support/kube_sim_cluster.h"
 
 namespace berth::testing {
 namespace {

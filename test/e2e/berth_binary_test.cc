@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "e2e/kube_sim_cluster.h"
 #include "support/child_process.h"
+#include "support/kube_sim_cluster.h"
 #include "support/temp_dir.h"
 
 namespace berth::testing {

@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/kube_sim_cluster.h"
 #include "kube/reflector.h"
 #include "kube/service.h"
 #include "kube/store.h"
+#include "support/kube_sim_cluster.h"
 
 namespace berth::testing {
 namespace {

@@ -3,9 +3,9 @@
 
 #include <fstream>
 
-#include "e2e/kube_sim_cluster.h"
 #include "kube/annotation_patch.h"
 #include "kube/service.h"
+#include "support/kube_sim_cluster.h"
 
 namespace berth::testing {
 namespace {

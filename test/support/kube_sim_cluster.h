@@ -1,8 +1,6 @@
-// A running kube-sim plus a connected REST client stack, for end-to-end tests of the
-// Kubernetes API layer over real loopback HTTPS.
+// A running kube-sim plus a connected REST client stack, for end-to-end tests and benchmarks
+// that talk to the Kubernetes API over real loopback HTTPS.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
