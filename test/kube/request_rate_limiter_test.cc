@@ -56,8 +56,13 @@ TEST(RequestRateLimiterTest, WaitersAreSpreadAtOnePerInterval) {
   std::jthread b([&] { if (limiter.acquire({})) ++acquired; });
   clock.wait_for_sleepers(2);
   clock.advance(100ms);  // one token due: exactly one waiter leaves
-  while (clock.sleepers() != 1) std::this_thread::yield();
+  // The waiter leaves sleep_until() a moment before it counts itself: wait for both (bounded).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((acquired.load() < 1 || clock.sleepers() != 1) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
   EXPECT_EQ(acquired, 1);
+  EXPECT_EQ(clock.sleepers(), 1) << "the other waiter waits for the next token";
   clock.advance(100ms);
   a.join();
   b.join();
