@@ -9,6 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <sstream>
+
 #include <kainjow/mustache.hpp>
 
 namespace berth::haproxy {
@@ -250,19 +253,23 @@ mustache::data listener_data(const Listener& listener, const GlobalSettings& glo
   return data;
 }
 
+const Slots* slots_of(const Config& config, int port) {
+  const auto slots = config.slots.backends.find(port);
+  return slots == config.slots.backends.end() ? nullptr : &slots->second;
+}
+
 mustache::data template_data(const Config& config) {
   std::vector<mustache::data> listeners;
   listeners.reserve(config.model.listeners.size());
   for (const auto& [port, listener] : config.model.listeners) {
-    const auto slots = config.slots.backends.find(port);
-    listeners.push_back(listener_data(listener, config.global,
-                                      slots == config.slots.backends.end() ? nullptr : &slots->second));
+    listeners.push_back(listener_data(listener, config.global, slots_of(config, port)));
   }
   mustache::data root;
   root["global"] = global_data(config.global);
   root["listeners"] = list_of(std::move(listeners));
   return root;
 }
+
 
 std::string_view trim_blanks(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
@@ -319,6 +326,48 @@ void drop_marked_lines(std::string& text) {
   text = std::move(out);
 }
 
+// Where a template can be cut so that each listener is rendered with a data tree of its own:
+// the one top-level {{#listeners}} section, when nothing else names "listeners". A tree of
+// 10,000 listeners holds ~65 MB at once (measured); one listener's holds a few KB.
+struct ListenerSection {
+  std::size_t open_begin = 0, open_end = 0;    // the {{#listeners}} tag
+  std::size_t close_begin = 0, close_end = 0;  // the {{/listeners}} tag
+};
+
+std::optional<ListenerSection> find_listener_section(std::string_view text) {
+  std::vector<std::string_view> open;  // names of the sections the scan is inside
+  std::optional<ListenerSection> found;
+  for (std::size_t pos = text.find("{{"); pos != std::string_view::npos; pos = text.find("{{", pos)) {
+    const bool triple = text.substr(pos).starts_with("{{{");
+    const auto start = pos + (triple ? 3 : 2);
+    const auto end = text.find(triple ? "}}}" : "}}", start);
+    if (end == std::string_view::npos) return std::nullopt;
+    const auto tag_end = end + (triple ? 3 : 2);
+    auto contents = trim_blanks(text.substr(start, end - start));
+    const char sigil = contents.empty() ? ' ' : contents.front();
+    const bool section = sigil == '#' || sigil == '^' || sigil == '/';
+    const auto name = trim_blanks(section || sigil == '&' ? contents.substr(1) : contents);
+    if (sigil != '!' && name == "listeners") {
+      if (sigil == '#' && open.empty() && !found) {
+        found = ListenerSection{.open_begin = pos, .open_end = tag_end};
+      } else if (sigil == '/' && open.size() == 1 && found && found->close_end == 0) {
+        found->close_begin = pos;
+        found->close_end = tag_end;
+      } else {
+        return std::nullopt;  // named anywhere else: render the whole tree as written
+      }
+    }
+    if (sigil == '#' || sigil == '^') {
+      open.push_back(name);
+    } else if (sigil == '/' && !open.empty()) {
+      open.pop_back();
+    }
+    pos = tag_end;
+  }
+  if (!found || found->close_end == 0) return std::nullopt;
+  return found;
+}
+
 std::size_t line_of(std::string_view text, std::size_t offset) {
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n'));
 }
@@ -362,6 +411,11 @@ Result<void> check_supported_tags(std::string_view text) {
 struct ConfigRenderer::Compiled {
   explicit Compiled(const std::string& marked) : engine(marked) {}
   mustache::mustache engine;
+  // The template cut around its listener section (see find_listener_section), when it can be.
+  struct Parts {
+    mustache::mustache head, listener, tail;
+  };
+  std::optional<Parts> parts;
 };
 
 ConfigRenderer::ConfigRenderer(std::unique_ptr<Compiled> compiled) : compiled_(std::move(compiled)) {}
@@ -390,11 +444,24 @@ Result<ConfigRenderer> ConfigRenderer::create(std::string template_text) {
                                                 compiled->engine.error_message());
   }
   // Every value is validated (model.h) and none is HTML: print them as they are.
-  compiled->engine.set_custom_escape([](const std::string& text) { return text; });
+  const auto verbatim = [](const std::string& text) { return text; };
+  compiled->engine.set_custom_escape(verbatim);
+  const std::string marked = mark_standalone_lines(template_text);
+  if (auto cut = find_listener_section(marked)) {
+    Compiled::Parts parts{mustache::mustache(marked.substr(0, cut->open_begin)),
+                          mustache::mustache(marked.substr(cut->open_end, cut->close_begin - cut->open_end)),
+                          mustache::mustache(marked.substr(cut->close_end))};
+    // Each part is balanced (the cut lies at the top level), so each compiles when the whole does.
+    if (parts.head.is_valid() && parts.listener.is_valid() && parts.tail.is_valid()) {
+      for (auto* part : {&parts.head, &parts.listener, &parts.tail}) part->set_custom_escape(verbatim);
+      compiled->parts = std::move(parts);
+    }
+  }
   return ConfigRenderer(std::move(compiled));
 }
 
 std::string ConfigRenderer::render(const Config& config) const {
+  if (compiled_->parts) return render_by_listener(config);
   const auto data = template_data(config);
   // kainjow's render() is not const (it records errors of partials and lambdas), so each call
   // works on its own copy and concurrent renders share nothing mutable.
@@ -408,6 +475,32 @@ std::string ConfigRenderer::render(const Config& config) const {
     std::fprintf(stderr, "berth: ConfigRenderer: render failed: %s\n", engine.error_message().c_str());
     std::abort();
   }
+  drop_marked_lines(text);
+  return text;
+}
+
+// The same text as rendering the whole tree: a section renders its body once per item with the
+// item's context on top of the root's, which is what each listener part gets here.
+std::string ConfigRenderer::render_by_listener(const Config& config) const {
+  Compiled::Parts parts = *compiled_->parts;  // kainjow's render() is not const
+  mustache::data root;
+  root["global"] = global_data(config.global);
+  std::ostringstream out;
+  parts.head.render(root, out);
+  for (const auto& [port, listener] : config.model.listeners) {
+    const mustache::data item = listener_data(listener, config.global, slots_of(config, port));
+    mustache::context<std::string> context(&root);
+    context.push(&item);
+    parts.listener.render(context, out);
+  }
+  parts.tail.render(root, out);
+  for (const auto* part : {&parts.head, &parts.listener, &parts.tail}) {
+    if (!part->is_valid()) {
+      std::fprintf(stderr, "berth: ConfigRenderer: render failed: %s\n", part->error_message().c_str());
+      std::abort();
+    }
+  }
+  std::string text = std::move(out).str();
   drop_marked_lines(text);
   return text;
 }

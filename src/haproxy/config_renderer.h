@@ -41,6 +41,7 @@ class ConfigRenderer {
  private:
   struct Compiled;
   explicit ConfigRenderer(std::unique_ptr<Compiled> compiled);
+  std::string render_by_listener(const Config& config) const;
   std::unique_ptr<Compiled> compiled_;
 };
 

@@ -616,6 +616,29 @@ TEST(ConfigRenderer, EqualConfigsRenderIdenticalBytes) {
   EXPECT_EQ(first.find('\x01'), std::string::npos);
 }
 
+// The built-in template is rendered listener by listener (one small data tree at a time); a
+// template that names "listeners" once more is rendered as one tree. Both give the same bytes.
+TEST(ConfigRenderer, RenderingListenerByListenerGivesTheBytesOfTheWholeTree) {
+  const std::string base(ConfigRenderer::default_template());
+  const std::string whole_tree = base + "{{^listeners}}\n# no listener\n{{/listeners}}\n";
+  auto by_listener = default_renderer();
+  auto as_one_tree = ConfigRenderer::create(whole_tree);
+  ASSERT_TRUE(as_one_tree) << as_one_tree.error().message;
+  const Config config = rich_config(false);
+  EXPECT_EQ(as_one_tree->render(config), by_listener.render(config));
+  Config empty = config;
+  empty.model.listeners.clear();
+  empty.slots.backends.clear();
+  EXPECT_EQ(as_one_tree->render(empty), by_listener.render(empty) + "# no listener\n");
+  // A listener section that reads the global settings (names fall back to the root as in a tree).
+  const std::string nested = "{{#listeners}}\n{{name}} {{#global}}{{check_interval}}{{/global}}\n{{/listeners}}\n";
+  auto cut = ConfigRenderer::create(nested);
+  auto uncut = ConfigRenderer::create(nested + "{{^listeners}}\n{{/listeners}}\n");
+  ASSERT_TRUE(cut && uncut);
+  EXPECT_EQ(cut->render(config), uncut->render(config));
+  EXPECT_NE(cut->render(config).find("p26735 2s\n"), std::string::npos) << cut->render(config);
+}
+
 TEST(ConfigRenderer, RendersFromSeveralThreadsAtOnce) {
   const auto renderer = default_renderer();
   const auto config = rich_config(false);
