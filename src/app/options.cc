@@ -218,7 +218,7 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 1000));
   cli.add_flag("--allow-loopback-endpoints", d.allow_loopback_endpoints,
                "serve endpoints on 127.0.0.0/8 and ::1 (a real API server refuses them; for one-machine demos and tests)");
-  std::string gather_delay = "100ms", min_reload_interval = "1s", check_period = "5s";
+  std::string gather_delay = "20ms", min_reload_interval = "1s", check_period = "5s";
   cli.add_option("--gather-delay", gather_delay, "how long changes are gathered into one apply")->capture_default_str();
   cli.add_option("--min-reload-interval", min_reload_interval, "the least time between two HAProxy reloads")
       ->capture_default_str();

@@ -37,7 +37,7 @@ struct DataplaneOptions {
   haproxy::GlobalSettings global;
   std::size_t min_server_slots = 2;                                 // --min-server-slots
   bool allow_loopback_endpoints = false;                            // --allow-loopback-endpoints
-  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(100);  // --gather-delay
+  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(20);   // --gather-delay
   std::chrono::nanoseconds min_reload_interval = std::chrono::seconds(1);  // --min-reload-interval
   std::chrono::nanoseconds check_period = std::chrono::seconds(5);         // --haproxy-check-period
 

@@ -49,7 +49,7 @@ namespace berth::dataplane {
 
 struct SyncConfig {
   haproxy::GlobalSettings global;
-  Clock::duration gather_delay = std::chrono::milliseconds(100);      // --gather-delay
+  Clock::duration gather_delay = std::chrono::milliseconds(20);       // --gather-delay
   Clock::duration min_reload_interval = std::chrono::seconds(1);      // --min-reload-interval
   Clock::duration resync_period = std::chrono::seconds(5);            // --haproxy-check-period
 };

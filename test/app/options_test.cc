@@ -115,7 +115,7 @@ TEST(Options, DataplaneDefaultsSuitDatabaseSessions) {
   EXPECT_EQ(d.global.max_old_workers, 0) << "no old worker is ever stopped by default: it would cut sessions";
   EXPECT_EQ(d.global.log.kind, haproxy::LogTarget::Kind::kNone);
   EXPECT_EQ(d.min_reload_interval, std::chrono::seconds(1));
-  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(100));
+  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(20));
 }
 
 TEST(Options, ReadsDataplaneFlags) {

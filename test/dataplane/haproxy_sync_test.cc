@@ -22,7 +22,7 @@ using ::testing::ElementsAre;
 // Records every apply with the clock's time; answers with scripted results, then defaults.
 class FakeApplier final : public haproxy::Applier {
  public:
-  explicit FakeApplier(Clock& clock) : clock_(clock) {}
+  explicit FakeApplier(testing::FakeClock& clock) : clock_(clock) {}
 
   struct Call {
     Clock::time_point at;
@@ -83,7 +83,7 @@ class FakeApplier final : public haproxy::Applier {
     return false;
   }
 
-  Clock& clock_;
+  testing::FakeClock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Call> calls_;
@@ -225,10 +225,17 @@ TEST_F(HaproxySyncTest, ABurstOfChangesIsOneApplyAfterTheGatheringDelay) {
   const auto calls = applier_.calls();
   EXPECT_EQ(calls[1].model.listeners.size(), 50u) << "the apply saw the whole burst";
   EXPECT_GE(calls[1].at - start, 100ms) << "applied only after the gathering delay";
-  clock_.wait_for_sleepers(1);
-  clock_.advance(6s);  // past the resync period
+  // One more change, well inside the resync period: the next apply must be the one it causes.
+  // A second apply for the burst (or a resync) would come first and lack the new Service.
+  expose("after-the-burst", 20090);
+  sync_.notify();
+  for (int step = 0; step < 10 && applier_.calls().size() < 3; ++step) {
+    clock_.wait_for_sleepers(1);
+    clock_.advance(20ms);
+  }
   ASSERT_TRUE(applier_.wait_for_calls(3));
-  EXPECT_GE(applier_.calls()[2].at - calls[1].at, 1s) << "no second apply for the same burst";
+  EXPECT_TRUE(applier_.calls()[2].model.listeners.contains(20090));
+  EXPECT_LT(clock_.now() - start, 5s) << "the resync period never came into it";
   loop.request_stop();
 }
 
