@@ -53,6 +53,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "app/options.h"
 #include "common/go_duration.h"
 #include "common/log.h"
 #include "haproxy/master_cli.h"
@@ -87,8 +88,9 @@ struct Params {
   int big = 10000;
   int samples = 30;
   int reloads = 100;
-  std::string gather_delay = "100ms";        // berth's default
-  std::string min_reload_interval = "1s";    // berth's default
+  // berth's own defaults unless given (reported in every JSON line).
+  std::string gather_delay = berth::format_go_duration(berth::app::DataplaneOptions{}.gather_delay);
+  std::string min_reload_interval = berth::format_go_duration(berth::app::DataplaneOptions{}.min_reload_interval);
   std::string qps = "500";
 };
 

@@ -223,7 +223,7 @@ Result<void> Driver::write_server_state(const Config& next) {
   return write_file_atomically(next.global.server_state_file, to_state_file(kept), 0600);
 }
 
-ApplyResult Driver::apply_runtime(const Config& next, const std::vector<std::string>& commands) {
+ApplyResult Driver::apply_runtime(Config next, const std::vector<std::string>& commands) {
   ApplyResult result{.action = ApplyResult::Action::kRuntime, .runtime_commands = commands.size()};
   auto worker = current_worker();
   if (!worker) {
@@ -243,12 +243,12 @@ ApplyResult Driver::apply_runtime(const Config& next, const std::vector<std::str
     }
   }
   // The worker runs `next` now; the files follow, so a later reload or restart keeps it.
-  current_ = next;
+  current_ = std::move(next);
   runtime_updates_.fetch_add(1);
-  if (auto ok = write_live_files(renderer_.render(next)); !ok) {
+  if (auto ok = write_live_files(renderer_.render(*current_)); !ok) {
     log_->warn("runtime update applied but haproxy.cfg could not be rewritten: {}", ok.error().describe());
   }
-  if (auto ok = write_server_state(next); !ok) {
+  if (auto ok = write_server_state(*current_); !ok) {
     log_->warn("runtime update applied but the server state could not be saved: {}", ok.error().describe());
   }
   return result;
@@ -263,8 +263,15 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
   if (running_) poll();  // a master that died is forgotten here and started again below
 
   ApplyResult result;
-  Model wanted = desired;
-  auto leave_out = [&](int port) { wanted.listeners.erase(port); };
+  // `desired` with listeners left out or kept as they ran; copied only when one is (a Model of
+  // 10,000 listeners is ~6 MB, and most applies change nothing in it).
+  std::optional<Model> adjusted;
+  auto wanted = [&]() -> const Model& { return adjusted ? *adjusted : desired; };
+  auto edit = [&]() -> Model& {
+    if (!adjusted) adjusted = desired;
+    return *adjusted;
+  };
+  auto leave_out = [&](int port) { edit().listeners.erase(port); };
   // A listener HAProxy refused is not offered again until it changes.
   std::erase_if(rejected_, [&](const auto& entry) {
     auto it = desired.listeners.find(entry.first);
@@ -273,17 +280,17 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
   for (const auto& [port, refused] : rejected_) {
     result.rejected[port] = refused.second;
     if (current_ && current_->model.listeners.contains(port)) {
-      wanted.listeners[port] = current_->model.listeners.at(port);
+      edit().listeners[port] = current_->model.listeners.at(port);
     } else {
       leave_out(port);
     }
   }
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    UpdatePlan plan = plan_update(current_, global, wanted, settings_.slots);
+    UpdatePlan plan = plan_update(current_, global, wanted(), settings_.slots);
     if (plan.empty()) return result;
     if (running_ && !plan.needs_reload()) {
-      ApplyResult runtime = apply_runtime(plan.next, plan.runtime_commands);
+      ApplyResult runtime = apply_runtime(std::move(plan.next), plan.runtime_commands);
       runtime.unavailable = std::move(result.unavailable);
       runtime.rejected = std::move(result.rejected);
       if (runtime.ok()) return runtime;
@@ -362,7 +369,7 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
         result.rejected[port] = why;
         rejected_[port] = {plan.next.model.listeners.at(port), why};
         if (current_ && current_->model.listeners.contains(port)) {
-          wanted.listeners[port] = current_->model.listeners.at(port);  // keep what ran
+          edit().listeners[port] = current_->model.listeners.at(port);  // keep what ran
         } else {
           leave_out(port);
         }
@@ -409,7 +416,7 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       return result;
     }
     running_ = true;
-    current_ = plan.next;
+    current_ = std::move(plan.next);
     old_workers_.store(outcome->old_workers().size());
     write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
     if (starting) {

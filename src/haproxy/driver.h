@@ -101,7 +101,7 @@ class Driver final : public Applier {
 
  private:
   void attach(const GlobalSettings& global, const Model& desired);
-  ApplyResult apply_runtime(const Config& next, const std::vector<std::string>& commands);
+  ApplyResult apply_runtime(Config next, const std::vector<std::string>& commands);
   Result<void> write_live_files(const std::string& text);
   Result<void> write_server_state(const Config& next);
   Result<int> current_worker();
