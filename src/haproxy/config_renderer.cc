@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -309,21 +310,23 @@ std::string mark_standalone_lines(std::string_view text) {
   return marked;
 }
 
+// In place: the rendered config of 10,000 listeners is ~3 MB, and a copy would double it.
 void drop_marked_lines(std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  std::string_view rest(text);
-  while (!rest.empty()) {
-    const auto newline = rest.find('\n');
-    auto line = rest.substr(0, newline == std::string_view::npos ? rest.size() : newline + 1);
-    rest.remove_prefix(line.size());
-    auto body = line;
+  std::size_t write = 0;
+  std::size_t read = 0;
+  while (read < text.size()) {
+    const auto newline = text.find('\n', read);
+    const std::size_t end = newline == std::string::npos ? text.size() : newline + 1;
+    std::string_view body(text.data() + read, end - read);
     if (body.ends_with('\n')) body.remove_suffix(1);
     if (body.ends_with('\r')) body.remove_suffix(1);
-    if (body.size() == 1 && body.front() == kStandaloneMark) continue;
-    out += line;
+    if (!(body.size() == 1 && body.front() == kStandaloneMark)) {
+      if (write != read) std::memmove(text.data() + write, text.data() + read, end - read);
+      write += end - read;
+    }
+    read = end;
   }
-  text = std::move(out);
+  text.resize(write);
 }
 
 // Where a template can be cut so that each listener is rendered with a data tree of its own:
@@ -485,22 +488,25 @@ std::string ConfigRenderer::render_by_listener(const Config& config) const {
   Compiled::Parts parts = *compiled_->parts;  // kainjow's render() is not const
   mustache::data root;
   root["global"] = global_data(config.global);
-  std::ostringstream out;
-  parts.head.render(root, out);
+  std::string text;
+  text.reserve(1024 + 300 * config.model.listeners.size());
+  const mustache::mustache::render_handler append = [&text](const std::string& chunk) { text += chunk; };
+  parts.head.render(root, append);
   for (const auto& [port, listener] : config.model.listeners) {
     const mustache::data item = listener_data(listener, config.global, slots_of(config, port));
     mustache::context<std::string> context(&root);
     context.push(&item);
+    std::ostringstream out;  // kainjow renders a context only into a stream
     parts.listener.render(context, out);
+    text += std::move(out).str();
   }
-  parts.tail.render(root, out);
+  parts.tail.render(root, append);
   for (const auto* part : {&parts.head, &parts.listener, &parts.tail}) {
     if (!part->is_valid()) {
       std::fprintf(stderr, "berth: ConfigRenderer: render failed: %s\n", part->error_message().c_str());
       std::abort();
     }
   }
-  std::string text = std::move(out).str();
   drop_marked_lines(text);
   return text;
 }

@@ -38,20 +38,19 @@ std::optional<int> number_after(std::string_view name, char prefix) {
   return value;
 }
 
-// The slots HAProxy runs, read back from `show servers state`.
-SlotTable observed_slots(const ServersState& state) {
+// The slots HAProxy runs, read back from the answer to `show servers state`.
+Result<SlotTable> observed_slots(std::string_view dump) {
   SlotTable table;
-  for (const auto& line : state.servers) {
+  auto ok = for_each_server_state(dump, [&](const ServerState& line) {
     auto port = number_after(line.backend, 'p');
     auto slot = number_after(line.server, 's');
-    if (!port || !slot) continue;  // not a backend berth renders
+    if (!port || !slot) return;  // not a backend berth renders
     Slots& slots = table.backends[*port];
     if (slots.size() < static_cast<std::size_t>(*slot)) slots.resize(*slot);
     auto address = IpAddress::parse(line.address);
-    if (!line.in_maintenance() && address) {
-      slots[*slot - 1] = Server{*address, line.port};
-    }
-  }
+    if (!line.in_maintenance() && address) slots[*slot - 1] = Server{*address, line.port};
+  });
+  if (!ok) return std::unexpected(ok.error());
   return table;
 }
 
@@ -151,23 +150,23 @@ void Driver::attach(const GlobalSettings& global, const Model& desired) {
   adoptions_.fetch_add(1);
   old_workers_.store(table->old_workers().size());
   auto worker = table->current_worker();
-  std::optional<ServersState> state;
+  std::optional<SlotTable> observed;
   if (worker) {
     auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
     if (answer && !answer->empty()) {
-      if (auto parsed = parse_servers_state(answer->front())) state = std::move(*parsed);
+      if (auto slots = observed_slots(answer->front())) observed = std::move(*slots);
     }
   }
   auto disk = read_whole_file(settings_.paths.config);
   auto applied = read_whole_file(sibling(settings_.paths.config, ".applied"));
-  if (!state || !disk || !applied || config_hash(*disk) != *applied) {
+  if (!observed || !disk || !applied || config_hash(*disk) != *applied) {
     log_->info("adopted haproxy master pid={}; its config is not one berth confirmed, so it will be reloaded",
                table->master.pid);
     return;
   }
   // What berth would have rendered for the running slots: equal to the file → that is current.
   Config candidate{.global = global};
-  candidate.slots = observed_slots(*state);
+  candidate.slots = std::move(*observed);
   for (const auto& [port, slots] : candidate.slots.backends) {
     auto it = desired.listeners.find(port);
     if (it == desired.listeners.end()) break;  // a listener berth no longer wants: not current
@@ -194,33 +193,33 @@ Result<void> Driver::write_live_files(const std::string& text) {
 // never overrides an address the new config sets.
 Result<void> Driver::write_server_state(const Config& next) {
   if (next.global.server_state_file.empty()) return {};
-  ServersState kept;
+  std::string header;  // HAProxy reads a file with the version line alone
+  std::string kept;  // the lines that stay, straight from the dump
   if (running_) {
     auto worker = current_worker();
     if (!worker) return std::unexpected(worker.error());
     auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
     if (!answer) return std::unexpected(answer.error());
-    auto state = parse_servers_state(answer->empty() ? std::string() : answer->front());
-    if (!state) return std::unexpected(state.error());
-    kept.header = state->header;
-    for (auto& line : state->servers) {
+    auto ok = for_each_server_state(answer->empty() ? std::string_view() : std::string_view(answer->front()),
+                                    [&](const ServerState& line) {
       auto port = number_after(line.backend, 'p');
       auto slot = number_after(line.server, 's');
-      if (!port || !slot) continue;
+      if (!port || !slot) return;
       auto slots = next.slots.backends.find(*port);
-      if (slots == next.slots.backends.end() || static_cast<std::size_t>(*slot) > slots->second.size()) continue;
+      if (slots == next.slots.backends.end() || static_cast<std::size_t>(*slot) > slots->second.size()) return;
       const auto& server = slots->second[*slot - 1];
       auto address = IpAddress::parse(line.address);
-      if (!server || !address || server->address != *address || server->port != line.port) continue;
+      if (!server || !address || server->address != *address || server->port != line.port) return;
       if (current_) {
         auto before = current_->model.listeners.find(*port);
         const Listener& after = next.model.listeners.at(*port);
-        if (before == current_->model.listeners.end() || before->second.options != after.options) continue;
+        if (before == current_->model.listeners.end() || before->second.options != after.options) return;
       }
-      kept.servers.push_back(std::move(line));
-    }
+      kept.append(line.line).push_back('\n');
+    }, &header);
+    if (!ok) return std::unexpected(ok.error());
   }
-  return write_file_atomically(next.global.server_state_file, to_state_file(kept), 0600);
+  return write_file_atomically(next.global.server_state_file, state_file_text(header, kept), 0600);
 }
 
 ApplyResult Driver::apply_runtime(Config next, const std::vector<std::string>& commands) {
@@ -311,8 +310,8 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       if (auto worker = current_worker()) {
         if (auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
             answer && !answer->empty()) {
-          if (auto state = parse_servers_state(answer->front())) {
-            for (const auto& [port, slots] : observed_slots(*state).backends) own.insert(port);
+          if (auto slots = observed_slots(answer->front())) {
+            for (const auto& [port, unused] : slots->backends) own.insert(port);
           }
         }
       }

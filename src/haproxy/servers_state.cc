@@ -1,8 +1,9 @@
 #include "haproxy/servers_state.h"
 
 #include <charconv>
+#include <functional>
 #include <map>
-#include <sstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -54,45 +55,66 @@ Result<Columns> find_columns(std::string_view header) {
 
 }  // namespace
 
-Result<ServersState> parse_servers_state(std::string_view text) {
-  std::istringstream lines{std::string(text)};
-  std::string line;
-  if (!std::getline(lines, line) || line != kVersion) {
-    return make_error(ErrorCode::kParse, fmt::format("servers state: expected version \"1\", got \"{}\"", line));
+Result<void> for_each_server_state(std::string_view text, const std::function<void(const ServerState&)>& visit,
+                                   std::string* header) {
+  auto next_line = [&text]() -> std::optional<std::string_view> {
+    if (text.empty()) return std::nullopt;
+    const auto newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    return line;
+  };
+  auto version = next_line();
+  if (!version || *version != kVersion) {
+    return make_error(ErrorCode::kParse,
+                      fmt::format("servers state: expected version \"1\", got \"{}\"", version.value_or("")));
   }
-  if (!std::getline(lines, line) || !line.starts_with("#")) {
-    return make_error(ErrorCode::kParse, fmt::format("servers state: expected the \"# be_id ...\" header, got \"{}\"", line));
+  auto head = next_line();
+  if (!head || !head->starts_with("#")) {
+    return make_error(ErrorCode::kParse,
+                      fmt::format("servers state: expected the \"# be_id ...\" header, got \"{}\"", head.value_or("")));
   }
-  auto columns = find_columns(line);
+  auto columns = find_columns(*head);
   if (!columns) return std::unexpected(columns.error());
-  ServersState state;
-  state.header = line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    auto fields = fields_of(line);
+  if (header) *header = *head;
+  ServerState server;  // one line at a time: a dump of 20,000 servers costs no more than its text
+  while (auto line = next_line()) {
+    if (line->empty()) continue;
+    auto fields = fields_of(*line);
     if (fields.size() < columns->count) {
       return make_error(ErrorCode::kParse, fmt::format("servers state: {} fields where the header names {}: \"{}\"",
-                                                       fields.size(), columns->count, line));
+                                                       fields.size(), columns->count, *line));
     }
-    ServerState server;
     server.backend = fields[columns->backend];
     server.server = fields[columns->server];
     server.address = fields[columns->address];
     if (!to_int(fields[columns->port], server.port) || server.port < 0 || server.port > 65535 ||
         !to_int(fields[columns->op_state], server.operational_state) ||
         !to_int(fields[columns->admin_state], server.admin_state)) {
-      return make_error(ErrorCode::kParse, fmt::format("servers state: a non-numeric port or state in \"{}\"", line));
+      return make_error(ErrorCode::kParse, fmt::format("servers state: a non-numeric port or state in \"{}\"", *line));
     }
-    server.line = line;
-    state.servers.push_back(std::move(server));
+    server.line = *line;
+    visit(server);
   }
+  return {};
+}
+
+Result<ServersState> parse_servers_state(std::string_view text) {
+  ServersState state;
+  auto ok = for_each_server_state(
+      text, [&](const ServerState& server) { state.servers.push_back(server); }, &state.header);
+  if (!ok) return std::unexpected(ok.error());
   return state;
 }
 
+std::string state_file_text(std::string_view header, std::string_view lines) {
+  return fmt::format("{}\n{}\n{}", kVersion, header, lines);
+}
+
 std::string to_state_file(const ServersState& state) {
-  std::string text = fmt::format("{}\n{}\n", kVersion, state.header);
-  for (const auto& server : state.servers) text.append(server.line).push_back('\n');
-  return text;
+  std::string lines;
+  for (const auto& server : state.servers) lines.append(server.line).push_back('\n');
+  return state_file_text(state.header, lines);
 }
 
 }  // namespace berth::haproxy

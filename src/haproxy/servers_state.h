@@ -13,6 +13,7 @@
 // Thread-safety: value types and pure functions.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,5 +55,14 @@ Result<ServersState> parse_servers_state(std::string_view text);
 // The text of a server-state file holding `state.servers` (in that order): the version line,
 // the header and each server's raw line.
 std::string to_state_file(const ServersState& state);
+
+// parse_servers_state() one server at a time: `visit` sees each line's ServerState (valid for
+// the call only), `header` (if given) receives the header line. The same errors; nothing but
+// the current line is held, so filtering a dump of 20,000 servers costs no more than its text.
+Result<void> for_each_server_state(std::string_view text, const std::function<void(const ServerState&)>& visit,
+                                   std::string* header = nullptr);
+
+// A server-state file: the version line, `header`, then `lines` (each ending in '\n').
+std::string state_file_text(std::string_view header, std::string_view lines);
 
 }  // namespace berth::haproxy
