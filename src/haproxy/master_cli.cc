@@ -6,21 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "haproxy/cli_fields.h"
+
 namespace berth::haproxy {
 namespace {
-
-std::vector<std::string_view> fields_of(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t at = 0;
-  while (at < line.size()) {
-    at = line.find_first_not_of(" \t", at);
-    if (at == std::string_view::npos) break;
-    auto end = std::min(line.find_first_of(" \t", at), line.size());
-    fields.push_back(line.substr(at, end - at));
-    at = end;
-  }
-  return fields;
-}
 
 bool to_int(std::string_view text, int& value) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -33,7 +22,7 @@ Error bad_line(std::string_view line, std::string_view why) {
 
 // "<pid> <type> <reloads> [failed: N] <uptime> <version>"; only the master has "[failed: N]".
 Result<ProcessEntry> parse_entry(std::string_view line, std::string_view type, int* failed) {
-  auto fields = fields_of(line);
+  auto fields = cli_fields(line);
   ProcessEntry entry;
   if (fields.size() < 4 || fields[1] != type) return std::unexpected(bad_line(line, fmt::format("not a {}", type)));
   if (!to_int(fields[0], entry.pid) || entry.pid == 0) return std::unexpected(bad_line(line, "no pid"));

@@ -7,23 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "haproxy/cli_fields.h"
+
 namespace berth::haproxy {
 namespace {
 
 constexpr std::string_view kVersion = "1";
-
-std::vector<std::string_view> fields_of(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t at = 0;
-  while (at < line.size()) {
-    at = line.find_first_not_of(' ', at);
-    if (at == std::string_view::npos) break;
-    auto end = std::min(line.find(' ', at), line.size());
-    fields.push_back(line.substr(at, end - at));
-    at = end;
-  }
-  return fields;
-}
 
 bool to_int(std::string_view text, int& value) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -36,7 +25,7 @@ struct Columns {
 };
 
 Result<Columns> find_columns(std::string_view header) {
-  auto names = fields_of(header.substr(1));  // after the '#'
+  auto names = cli_fields(header.substr(1));  // after the '#'
   std::map<std::string_view, std::size_t> index;
   for (std::size_t i = 0; i < names.size(); ++i) index.emplace(names[i], i);
   Columns columns{};
@@ -80,7 +69,7 @@ Result<void> for_each_server_state(std::string_view text, const std::function<vo
   ServerState server;  // one line at a time: a dump of 20,000 servers costs no more than its text
   while (auto line = next_line()) {
     if (line->empty()) continue;
-    auto fields = fields_of(*line);
+    auto fields = cli_fields(*line);
     if (fields.size() < columns->count) {
       return make_error(ErrorCode::kParse, fmt::format("servers state: {} fields where the header names {}: \"{}\"",
                                                        fields.size(), columns->count, *line));
