@@ -82,8 +82,11 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
     }
   }
 
+  // The interval spaces the starts of reloads: read the time before the apply, which may take
+  // long (haproxy -c, a new worker), so the spacing does not grow with the reload's own duration.
+  const Clock::time_point apply_started = clock_.now();
   haproxy::ApplyResult result = applier_.apply(config_.global, built.model, stop);
-  if (result.reloaded()) last_reload_ = clock_.now();
+  if (result.reloaded()) last_reload_ = apply_started;
   for (const auto& [port, why] : result.unavailable) {
     auto owner = built.owner.find(port);
     if (owner == built.owner.end()) continue;

@@ -92,7 +92,7 @@ class HaproxySync {
   workqueue::RateLimitingQueue queue_;
 
   // Owned by the sync thread.
-  std::optional<Clock::time_point> last_reload_;
+  std::optional<Clock::time_point> last_reload_;  // when the last successful reload began
   std::map<std::string, std::set<controller::Warning>> reported_;  // Service key → Warnings raised
   // Warnings of the Driver's outcome (PortUnavailable, ConfigRejected), by host port; kept
   // until the port serves or belongs to another Service, since applies without a reload do

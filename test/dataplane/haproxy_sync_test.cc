@@ -226,10 +226,12 @@ TEST_F(HaproxySyncTest, ABurstOfChangesIsOneApplyAfterTheGatheringDelay) {
   EXPECT_EQ(calls[1].model.listeners.size(), 50u) << "the apply saw the whole burst";
   EXPECT_GE(calls[1].at - start, 100ms) << "applied only after the gathering delay";
   // One more change, well inside the resync period: the next apply must be the one it causes.
-  // A second apply for the burst (or a resync) would come first and lack the new Service.
+  // A second apply for the burst (or a resync) would come first and lack the new Service. It
+  // needs a reload, so it waits for --min-reload-interval (1s) after the burst's: 100 steps
+  // of 20ms cover that and stay short of the 5s resync.
   expose("after-the-burst", 20090);
   sync_.notify();
-  for (int step = 0; step < 10 && applier_.calls().size() < 3; ++step) {
+  for (int step = 0; step < 100 && applier_.calls().size() < 3; ++step) {
     clock_.wait_for_sleepers(1);
     clock_.advance(20ms);
   }
