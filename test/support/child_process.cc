@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -86,20 +87,50 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(const std::vector<std:
     if (n <= 0) break;
     done += static_cast<std::size_t>(n);
   }
-  ::close(in[1]);
+  if (!options.keep_stdin_open) ::close(in[1]);
 
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->pid_ = pid;
   child->out_fd_ = out[0];
   child->err_fd_ = err[0];
+  if (options.keep_stdin_open) child->in_fd_ = in[1];
   return child;
 }
 
 ChildProcess::~ChildProcess() {
+  close_fd(in_fd_);
   if (pid_ > 0 && !exit_status_) kill();
   close_fd(out_fd_);
   close_fd(err_fd_);
 }
+
+Result<void> ChildProcess::write_stdin(std::string_view text) {
+  if (in_fd_ < 0) return make_error(ErrorCode::kIo, "stdin is not open");
+  std::size_t done = 0;
+  while (done < text.size()) {
+    // MSG_NOSIGNAL does not apply to pipes; a closed reader gives EPIPE because the test
+    // binary ignores SIGPIPE (gtest_main does not, so send() would kill it: write() with the
+    // signal blocked for this thread instead).
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    ssize_t n = ::write(in_fd_, text.data() + done, text.size() - done);
+    const int saved = errno;
+    if (n < 0 && saved == EPIPE) {
+      // Consume the pending SIGPIPE before unblocking, so it is never delivered.
+      timespec zero{0, 0};
+      ::sigtimedwait(&pipe_only, nullptr, &zero);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (n < 0 && saved == EINTR) continue;
+    if (n <= 0) return make_error(ErrorCode::kIo, std::string("write to stdin: ") + std::strerror(saved));
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+void ChildProcess::close_stdin() { close_fd(in_fd_); }
 
 bool ChildProcess::running() {
   if (exit_status_) return false;
@@ -178,12 +209,12 @@ Result<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   return *exit_status_;
 }
 
-Result<int> ChildProcess::stop(std::chrono::milliseconds grace) {
+Result<int> ChildProcess::stop(std::chrono::milliseconds grace, int signal) {
   if (!running()) return *exit_status_;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, signal);
   if (auto status = wait(grace)) return status;
   kill();
-  return make_error(ErrorCode::kTimeout, "process ignored SIGTERM and was killed");
+  return make_error(ErrorCode::kTimeout, std::string("process ignored ") + ::sigabbrev_np(signal) + " and was killed");
 }
 
 void ChildProcess::kill() {

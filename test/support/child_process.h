@@ -8,12 +8,14 @@
 // Thread-safety: one thread uses an instance.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -24,7 +26,8 @@ class ChildProcess {
  public:
   struct Options {
     bool pipe_stderr = false;  // false: the child writes to the test's stderr
-    std::string stdin_data;    // written to the child's stdin, which is then closed
+    std::string stdin_data;    // written to the child's stdin, which is then closed...
+    bool keep_stdin_open = false;  // ...unless this is set: then write_stdin() feeds it
   };
 
   // argv[0] is the executable path (no PATH search). Errors: kIo when fork/pipe fails; an
@@ -48,8 +51,14 @@ class ChildProcess {
   // Waits for the exit; returns the exit code, or 128+signal. kTimeout when still running.
   Result<int> wait(std::chrono::milliseconds timeout);
 
-  // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit status as wait() does.
-  Result<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Writes to the child's stdin (Options::keep_stdin_open). Errors: kIo when the child has
+  // closed its end or stdin is not open.
+  Result<void> write_stdin(std::string_view text);
+  void close_stdin();
+
+  // `signal` (SIGTERM unless told), wait up to `grace`, then SIGKILL. Returns the exit status
+  // as wait() does.
+  Result<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(10), int signal = SIGTERM);
   void kill();
 
   // Reads stdout (and the stderr pipe) until both reach end of file or the deadline passes.
@@ -65,6 +74,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int in_fd_ = -1;
   std::string out_buffer_;
   std::optional<int> exit_status_;
 };
