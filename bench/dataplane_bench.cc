@@ -1,17 +1,23 @@
-// The data plane at scale (issue 4): the berth binary, the HAProxy it starts and kube-sim over
-// loopback, with TCP echo servers (test/support/echo_server.h) standing in for databases.
+// The data plane at scale (issues 4 and 5): the berth binary, the HAProxy it starts and
+// kube-sim over loopback, with TCP echo servers (test/support/echo_server.h) standing in for
+// databases.
 //
-//   dataplane_bench [--services N] [--big N] [--samples N] [--reloads N]
+//   dataplane_bench [--services N] [--big N] [--samples N] [--scale-samples N] [--reloads N]
 //                   [--gather-delay D] [--min-reload-interval D] [--kube-api-qps Q]
 //
 // One berth runs throughout (berth's own default delays unless given; --haproxy-maxconn 1000):
-// 1. burst: N (1,000) marked Services + EndpointSlices created by 8 clients at once on an empty
-//    cluster → seconds until every host port greets; HAProxy's reloads over it (`show proc`).
-//    Goals ≤ 3 s, ≤ 3 reloads.
-// 2. with those N exposed, one more Service + slice: from the create call until its host port
-//    greets. `samples` times back to back (each right after the previous one is served, so the
-//    wait for --min-reload-interval is part of it), then `samples` times spaced by more than
-//    --min-reload-interval. Goal p99 ≤ 300 ms.
+// 0. a first Service ("seed"), then `scale-samples` new Services one at a time (from the create
+//    call until the host port greets, each spaced by more than --min-reload-interval): the
+//    latency at 1 exposed Service; Services added up to 100 and the same again: at 100. Then
+//    200 sessions are opened on the seed and held through steps 1 and 2.
+// 1. burst: N (1,000) marked Services + EndpointSlices created by 8 clients at once → seconds
+//    until every host port greets; HAProxy's reloads over it (`show proc`). Goals ≤ 3 s, ≤ 3
+//    reloads.
+// 2. with those exposed, one more Service + slice until its host port greets: `samples` times
+//    back to back (each right after the previous one is served, so the wait for
+//    --min-reload-interval is part of it), then `samples` times spaced. Goal p99 ≤ 300 ms.
+//    Then the old workers `show proc` lists after these 1,000+ creations with the seed's
+//    sessions held: count and memory; the sessions are closed.
 // 3. an EndpointSlice moved to another echo server (127.0.0.3 ↔ 127.0.0.4) until the new one
 //    greets, `samples` times. Goals p99 ≤ 100 ms, 0 reloads.
 // 4. 200 sessions held on one Service, 3 threads opening new connections, `reloads` reloads by
@@ -20,7 +26,7 @@
 // 5. the old workers `show proc` lists then, the sessions still held: count and VmRSS.
 // 6. Services added up to `big` (10,000) until all greet: berth's VmHWM (goal ≤ 64 MB). Then
 //    berth and HAProxy are stopped and berth started cold: seconds until "haproxy started" with
-//    every listener, and that berth's VmHWM.
+//    every listener, and that berth's VmHWM. Last, the latency of step 0 at `big` Services.
 //    HAProxy counts one fd per checked server slot, disabled ones too (FACTS.md), and refuses
 //    to start when 2 × maxconn + listeners + slots exceeds the open-files limit (20,000 here):
 //    10,000 listeners × 2 slots cannot fit, so the Services of this step carry
@@ -54,6 +60,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/options.h"
+#include "bench_support.h"
 #include "common/go_duration.h"
 #include "common/log.h"
 #include "haproxy/master_cli.h"
@@ -72,6 +79,10 @@ using berth::testing::EchoServer;
 using berth::testing::eventually;
 using berth::testing::greeting_at;
 using berth::testing::TcpClient;
+using berth::bench::haproxy_version;
+using berth::bench::percentile;
+using berth::bench::proc_status_kb;
+using berth::bench::round3;
 using SteadyClock = std::chrono::steady_clock;
 using Ms = std::chrono::duration<double, std::milli>;
 using Seconds = std::chrono::duration<double>;
@@ -87,6 +98,7 @@ struct Params {
   int services = 1000;
   int big = 10000;
   int samples = 30;
+  int scale_samples = 10;  // new-Service samples at 1, 100 and 10,000 exposed Services
   int reloads = 100;
   // berth's own defaults unless given (reported in every JSON line).
   std::string gather_delay = berth::format_go_duration(berth::app::DataplaneOptions{}.gather_delay);
@@ -100,15 +112,6 @@ long duration_ms(const std::string& text) {
   return parsed ? static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count()) : 0;
 }
 
-long proc_status_kb(pid_t pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
 // Proportional set size (shared pages split among their sharers), from smaps_rollup.
 long pss_kb(pid_t pid) {
   std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
@@ -117,22 +120,6 @@ long pss_kb(pid_t pid) {
     if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4));
   }
   return -1;
-}
-
-// Nearest rank.
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return -1;
-  std::sort(values.begin(), values.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size())));
-  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
-}
-
-double round3(double v) { return std::round(v * 1000) / 1000; }
-
-std::string haproxy_version() {
-  auto result = berth::testing::run_command({"/usr/sbin/haproxy", "-v"}, 10s);
-  if (!result) return "unknown";
-  return result->out.substr(0, result->out.find('\n'));
 }
 
 nlohmann::json service_object(const std::string& name, bool checked) {
@@ -247,8 +234,14 @@ class Bench {
 
   int run() {
     if (auto up = cluster_.start(); !up) return fail("berth did not start HAProxy: " + up.error().describe());
-    if (burst() || new_service_latency() || endpoint_changes() || reloads_under_load()) return 1;
-    return p_.big > 0 ? big() : 0;
+    if (small_scales() || hold_sessions_on_seed()) return 1;
+    if (burst() || new_service_latency(std::to_string(p_.services), p_.samples, true) || old_workers_after_creations()) {
+      return 1;
+    }
+    if (endpoint_changes() || reloads_under_load()) return 1;
+    if (p_.big <= 0) return 0;
+    if (big()) return 1;
+    return new_service_latency(std::to_string(p_.big), p_.scale_samples, false);
   }
 
  private:
@@ -360,6 +353,73 @@ class Bench {
   }
   std::size_t reload_lines() { return took_ms(cluster_.berth().log(), kReloadLine).size(); }
 
+  // Before the burst: new-Service latency with 1 and then 100 Services exposed. The first
+  // Service ("seed") also carries the held sessions of old_workers_after_creations().
+  int small_scales() {
+    if (auto seed = one_new_service("seed"); !seed) return fail("the seed Service was not served");
+    if (new_service_latency("1", p_.scale_samples, false)) return 1;
+    std::vector<std::string> names;
+    for (int i = static_cast<int>(on_base_.size()); i < 100; ++i) names.push_back(fmt::format("fill-{}", i));
+    if (int failed = create_all(names, true); failed > 0) return fail(fmt::format("{} creates failed", failed));
+    if (!wait_all_greet(names, base_.name(), 120s)) return fail("the first 100 Services did not all greet");
+    on_base_.insert(on_base_.end(), names.begin(), names.end());
+    checked_ += static_cast<int>(names.size());
+    return new_service_latency("100", p_.scale_samples, false);
+  }
+
+  // Sessions held on the seed Service from before the burst: every reload after this leaves the
+  // worker that holds them running.
+  int hold_sessions_on_seed() {
+    auto port = cluster_.host_port("seed", kServicePort);
+    if (!port) return fail("the seed Service has no host port");
+    for (int i = 0; i < kHeldSessions; ++i) {
+      auto s = TcpClient::connect("127.0.0.1", *port, 2s);
+      if (!s) return fail("cannot open a held session: " + s.error().describe());
+      if (auto line = (*s)->read_line(2s); !line || *line != base_.name()) return fail("a held session got no greeting");
+      seed_sessions_.push_back(std::move(*s));
+    }
+    services_when_held_ = on_base_.size();
+    reloads_before_held_ = master_reloads();
+    return reloads_before_held_ ? 0 : fail("no answer to show proc");
+  }
+
+  // HAProxy's old workers and their memory after the burst and the latency samples (1,000+
+  // creations) while the seed's sessions were held; then those sessions are closed.
+  int old_workers_after_creations() {
+    auto status = cluster_.haproxy_status();
+    if (!status) return fail("no answer to show proc");
+    int cut = 0;
+    for (auto& s : seed_sessions_) cut += s->round_trip("still here", 2s) ? 0 : 1;
+    auto memory = old_worker_memory(*status);
+    print({{"name", "old_workers_after_1000_creations"},
+           {"value", status->old_workers().size()},
+           {"unit", "count"},
+           {"goal", "counted (lingering old workers)"},
+           {"creations", on_base_.size() - services_when_held_},
+           {"reloads", status->master.reloads - *reloads_before_held_},
+           {"held_sessions", kHeldSessions},
+           {"held_sessions_cut", cut},
+           {"old_workers_rss_bytes", memory.rss_kb * 1024},
+           {"old_workers_pss_bytes", memory.pss_kb * 1024},
+           {"current_worker_rss_bytes", memory.current_kb * 1024}});
+    seed_sessions_.clear();
+    return 0;
+  }
+
+  struct WorkerMemory {
+    long rss_kb = 0, pss_kb = 0, current_kb = -1;
+  };
+  static WorkerMemory old_worker_memory(const berth::haproxy::ProcessTable& status) {
+    WorkerMemory memory;
+    for (int pid : status.old_workers()) {
+      memory.rss_kb += std::max(0L, proc_status_kb(pid, "VmRSS"));
+      // VmRSS also counts pages an old worker still shares with the master and the new worker.
+      memory.pss_kb += std::max(0L, pss_kb(pid));
+    }
+    if (status.current_worker()) memory.current_kb = proc_status_kb(*status.current_worker(), "VmRSS");
+    return memory;
+  }
+
   // Step 1.
   int burst() {
     std::vector<std::string> names;
@@ -378,14 +438,14 @@ class Bench {
     const auto after = master_reloads();
     if (!at_done || !after) return fail("no answer to show proc");
     const auto took = reload_took_since(lines);
-    on_base_ = names;
+    on_base_.insert(on_base_.end(), names.begin(), names.end());
     checked_ += static_cast<int>(names.size());
     print({{"name", "burst_1000_services_all_accepting"},
            {"value", round3(all_s)},
            {"unit", "s"},
            {"goal", 3.0},
            {"services", p_.services},
-           {"services_before", 0},
+           {"services_before", on_base_.size() - names.size()},
            {"clients", kClients},
            {"create_seconds", round3(created_s)}});
     print({{"name", "burst_reloads"},
@@ -481,18 +541,22 @@ class Bench {
     return round3(percentile(ms, 0.5));
   }
 
-  // Step 2.
-  int new_service_latency() {
+  // New Service → port accepting, `count` samples with about `scale` Services exposed; each
+  // sample is spaced so that --min-reload-interval has passed, and (with back_to_back) a second
+  // series right after the previous one was served.
+  int new_service_latency(const std::string& scale, int count, bool back_to_back) {
     const long interval_ms = duration_ms(p_.min_reload_interval);
     const long spacing_ms = interval_ms + 250;
-    for (const bool spaced : {false, true}) {
+    std::vector<bool> series = {true};
+    if (back_to_back) series.insert(series.begin(), false);
+    for (const bool spaced : series) {
       std::vector<double> allocated, accepting;
       std::vector<NewService> samples;
       const std::size_t lines = reload_lines(), services_before = on_base_.size();
-      for (int i = 0; i < p_.samples; ++i) {
+      for (int i = 0; i < count; ++i) {
         // The spacing is the load pattern being measured, not a wait for a condition.
         if (spaced) std::this_thread::sleep_for(std::chrono::milliseconds(spacing_ms));
-        auto sample = one_new_service(fmt::format("{}-{}", spaced ? "spaced" : "next", i));
+        auto sample = one_new_service(fmt::format("{}-at-{}-{}", spaced ? "spaced" : "next", scale, i));
         if (!sample) return fail("a new Service was not served in 30 s");
         allocated.push_back(sample->allocated_ms);
         accepting.push_back(sample->accepting_ms);
@@ -500,7 +564,7 @@ class Bench {
       }
       const auto took = reload_took_since(lines);
       nlohmann::json params = {{"services_before", services_before},
-                               {"samples", p_.samples},
+                               {"samples", count},
                                {"spacing", spaced ? fmt::format("{} ms after the previous was served", spacing_ms)
                                                   : "back to back: each right after the previous was served"},
                                {"annotation_seen_p50_ms", round3(percentile(allocated, 0.5))},
@@ -510,9 +574,9 @@ class Bench {
                                {"haproxy_check_ms", haproxy_check_ms()},
                                {"from_berth_log", breakdown(samples)}};
       // The spaced series is the figure of the issue; back to back shows the reload interval.
-      const std::string series = spaced ? "" : "back_to_back_";
+      const std::string kind = spaced ? "" : "back_to_back_";
       for (const auto& [suffix, p] : {std::pair{"p50", 0.5}, std::pair{"p99", 0.99}}) {
-        nlohmann::json figure = {{"name", fmt::format("service_created_to_accepting_{}{}", series, suffix)},
+        nlohmann::json figure = {{"name", fmt::format("service_created_to_accepting_{}at_{}_{}", kind, scale, suffix)},
                                  {"value", round3(percentile(accepting, p))},
                                  {"unit", "ms"},
                                  {"goal", std::string(suffix) == "p99" ? nlohmann::json(300) : nlohmann::json(nullptr)}};
@@ -671,22 +735,15 @@ class Bench {
            {"reload_took_ms_max", percentile(took, 1.0)}});
     print({{"name", "held_sessions_cut"}, {"value", cut}, {"unit", "count"}, {"goal", 0}, {"held", kHeldSessions}});
 
-    long old_kb = 0, old_pss_kb = 0;
-    const auto old = status->old_workers();
-    for (int pid : old) {
-      old_kb += std::max(0L, proc_status_kb(pid, "VmRSS"));
-      // VmRSS also counts pages an old worker still shares with the master and the new worker.
-      old_pss_kb += std::max(0L, pss_kb(pid));
-    }
-    const long current_kb = status->current_worker() ? proc_status_kb(*status->current_worker(), "VmRSS") : -1;
-    print({{"name", "old_workers"},
-           {"value", old.size()},
+    const auto memory = old_worker_memory(*status);
+    print({{"name", "old_workers_after_100_reloads"},
+           {"value", status->old_workers().size()},
            {"unit", "count"},
            {"goal", "counted (lingering old workers)"},
            {"held_sessions", kHeldSessions - cut},
-           {"old_workers_rss_bytes", old_kb * 1024},
-           {"old_workers_pss_bytes", old_pss_kb * 1024},
-           {"current_worker_rss_bytes", current_kb * 1024}});
+           {"old_workers_rss_bytes", memory.rss_kb * 1024},
+           {"old_workers_pss_bytes", memory.pss_kb * 1024},
+           {"current_worker_rss_bytes", memory.current_kb * 1024}});
     sessions.clear();
     return 0;
   }
@@ -765,6 +822,7 @@ class Bench {
               {"berth", "started with every Service there, HAProxy not running"}};
     figure.update(params);
     print(figure);
+    on_base_.insert(on_base_.end(), names.begin(), names.end());
     return 0;
   }
 
@@ -773,6 +831,9 @@ class Bench {
   DataplaneCluster cluster_;
   nlohmann::json common_;
   std::vector<std::string> on_base_;  // Services served by base_
+  std::vector<std::unique_ptr<TcpClient>> seed_sessions_;  // held from before the burst
+  std::size_t services_when_held_ = 0;
+  std::optional<int> reloads_before_held_;
   int checked_ = 0;                   // Services with health checks (all but step 6's and the churn)
 };
 
@@ -792,7 +853,7 @@ int run(const Params& p) {
 int main(int argc, char** argv) {
   Params p;
   const std::string usage = fmt::format(
-      "usage: {} [--services N] [--big N] [--samples N] [--reloads N] [--gather-delay D] "
+      "usage: {} [--services N] [--big N] [--samples N] [--scale-samples N] [--reloads N] [--gather-delay D] "
       "[--min-reload-interval D] [--kube-api-qps Q]\n",
       argv[0]);
   try {
@@ -809,6 +870,8 @@ int main(int argc, char** argv) {
         p.big = std::stoi(value);
       } else if (flag == "--samples") {
         p.samples = std::stoi(value);
+      } else if (flag == "--scale-samples") {
+        p.scale_samples = std::stoi(value);
       } else if (flag == "--reloads") {
         p.reloads = std::stoi(value);
       } else if ((flag == "--gather-delay" || flag == "--min-reload-interval") && !berth::parse_go_duration(value)) {
