@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "kube/kube_client.h"
@@ -51,6 +52,8 @@ void print(nlohmann::json figure, int services, double qps) {
   figure["services"] = services;
   figure["kube_api_qps"] = qps;
   figure["cores"] = std::thread::hardware_concurrency();
+  static const std::string version = berth::bench::haproxy_version();  // not used here; every figure names it
+  figure["haproxy_version"] = version;
   std::printf("%s\n", figure.dump().c_str());
   std::fflush(stdout);
 }

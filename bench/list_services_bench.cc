@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_support.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "kube/kube_client.h"
@@ -117,6 +118,7 @@ int populate_and_measure(const char* self, int services, long page_size) {
                            {"services", m["services"]},
                            {"page_size", page_size},
                            {"cores", std::thread::hardware_concurrency()},
+                           {"haproxy_version", berth::bench::haproxy_version()},
                            {"goal", {{"seconds", 1.0}, {"peak_rss_bytes", 64 * 1024 * 1024}}}};
   std::printf("%s\n", figure.dump().c_str());
   return 0;
