@@ -807,7 +807,7 @@ class Bench {
     figure = {{"name", "full_sync_to_haproxy_started"},
               {"value", round3(started_s)},
               {"unit", "s"},
-              {"goal", nullptr},
+              {"goal", 1.0},
               {"caches_synced_s", round3(synced_s)},
               {"haproxy_start_took_ms", start_took.size() > start_lines ? start_took.back() : -1},
               {"all_accepting_s", round3(accepting_s)},
