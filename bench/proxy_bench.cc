@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -454,35 +455,15 @@ int run(const Params& p) {
 
 int main(int argc, char** argv) {
   Params p;
-  const std::string usage =
-      fmt::format("usage: {} [--megabytes N] [--repeats N] [--threads N] [--connections N] [--seconds N]\n", argv[0]);
+  CLI::App app{"proxied vs direct throughput and connection rate: HAProxy through berth, and nginx"};
+  app.add_option("--megabytes", p.megabytes, "MB one throughput run writes")->check(CLI::PositiveNumber);
+  app.add_option("--repeats", p.repeats, "runs of each figure (the median is reported)")->check(CLI::PositiveNumber);
+  app.add_option("--threads", p.threads, "client threads of the connection-rate runs")->check(CLI::Range(1, 200));
+  app.add_option("--connections", p.connections, "connections in one connection-rate run, at most")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--seconds", p.seconds, "length of one connection-rate run, at most")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   try {
-    for (int i = 1; i < argc; i += 2) {
-      const std::string flag = argv[i];
-      if (i + 1 >= argc) {
-        std::fputs(usage.c_str(), stderr);
-        return 2;
-      }
-      const int value = std::stoi(argv[i + 1]);
-      if (value <= 0) {
-        std::fputs(usage.c_str(), stderr);
-        return 2;
-      }
-      if (flag == "--megabytes") {
-        p.megabytes = value;
-      } else if (flag == "--repeats") {
-        p.repeats = value;
-      } else if (flag == "--threads") {
-        p.threads = value;
-      } else if (flag == "--connections") {
-        p.connections = value;
-      } else if (flag == "--seconds") {
-        p.seconds = value;
-      } else {
-        std::fputs(usage.c_str(), stderr);
-        return 2;
-      }
-    }
     return run(p);
   } catch (const std::exception& e) {
     // Caught here so that the stack unwinds: the guards stop berth, HAProxy, nginx and kube-sim.
