@@ -8,9 +8,13 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string_view>
+#include <atomic>
 #include <thread>
+#include <tuple>
 #include <variant>
 
+#include "app/exported_metrics.h"
 #include "app/options.h"
 #include "app/version.h"
 #include "common/clock.h"
@@ -32,6 +36,8 @@
 #include "kube/service.h"
 #include "kube/store.h"
 #include "leader/leader_elector.h"
+#include "metrics/probe_server.h"
+#include "metrics/registry.h"
 
 namespace berth::app {
 namespace {
@@ -171,6 +177,31 @@ int run(int argc, char** argv) {
           }
         });
   }
+  // /metrics and the probes: read from the components above at each request.
+  std::atomic<bool> caches_synced{false}, leading{false};
+  const MetricSources metric_sources{.allocator = allocator,
+                                     .haproxy_sync = haproxy_sync.get(),
+                                     .services = services,
+                                     .slices = slices,
+                                     .caches_synced = caches_synced,
+                                     .leading = leading};
+  metrics::Registry registry;
+  register_exported_metrics(registry, metric_sources);
+  metrics::ProbeServer metrics_server(&registry, {});
+  metrics::ProbeServer probe_server(nullptr, [&] { return readiness(metric_sources); });
+  for (auto [server, address, flag] :
+       {std::tuple{&metrics_server, &options.metrics_address, "--metrics-bind-address"},
+        std::tuple{&probe_server, &options.health_probe_address, "--health-probe-bind-address"}}) {
+    if (!*address) continue;
+    auto bound = server->start(**address);
+    if (!bound) {
+      std::fprintf(stderr, "berth: %s: %s\n", flag, bound.error().message.c_str());
+      return 1;
+    }
+    log->info("serving {} address={}", flag == std::string_view("--metrics-bind-address") ? "/metrics" : "/healthz /readyz",
+              metrics::BindAddress{(*address)->host, *bound}.to_string());
+  }
+
   auto notify_dataplane = [&] {
     if (haproxy_sync) haproxy_sync->notify();
   };
@@ -204,12 +235,17 @@ int run(int argc, char** argv) {
         return;
       }
       log->info("caches synced services={} endpointslices={}", services.size(), slices.size());
+      caches_synced = true;
+      auto allocate = [&](std::stop_token term) {
+        leading = true;
+        allocator.run(term);
+        leading = false;
+      };
       if (!election) {
-        allocator.run(t);
+        allocate(t);
         return;
       }
-      leader::LeaderElector elector(lease_client->api(), clock, *election,
-                                    {.on_started_leading = [&](std::stop_token term) { allocator.run(term); }});
+      leader::LeaderElector elector(lease_client->api(), clock, *election, {.on_started_leading = allocate});
       elector.run(t);
     });
 
@@ -227,6 +263,8 @@ int run(int argc, char** argv) {
     service_thread.request_stop();
     slice_thread.request_stop();
   }  // jthreads join here
+  metrics_server.stop();
+  probe_server.stop();
   events.stop();
   log->info("stopped");
   return 0;

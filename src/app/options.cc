@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <initializer_list>
 #include <iostream>
+#include <string>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -144,6 +146,13 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  std::string metrics_address = "0", health_probe_address = "0";
+  cli.add_option("--metrics-bind-address", metrics_address,
+                 "host:port, :port or [v6]:port to serve Prometheus /metrics on; 0 disables")
+      ->capture_default_str();
+  cli.add_option("--health-probe-bind-address", health_probe_address,
+                 "host:port, :port or [v6]:port to serve /healthz and /readyz on; 0 disables")
+      ->capture_default_str();
 
   controller::AnnotationConfig& annotations = o.allocator.annotations;
   cli.add_option("--class-annotation", annotations.class_annotation, "the annotation that marks a Service")
@@ -237,6 +246,22 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   if (done) {
     done = finish_dataplane(o.dataplane, bind_addresses, log_target, check_interval, gather_delay, min_reload_interval,
                             check_period);
+  }
+  for (auto [flag, text, target] : {std::tuple{"--metrics-bind-address", &metrics_address, &o.metrics_address},
+                                     std::tuple{"--health-probe-bind-address", &health_probe_address,
+                                                &o.health_probe_address}}) {
+    if (!done) break;
+    auto parsed = metrics::parse_bind_address(*text);
+    if (parsed) {
+      *target = *parsed;
+    } else {
+      done = make_error(ErrorCode::kInvalidArgument, std::string(flag) + " " + parsed.error().message);
+    }
+  }
+  if (done && o.metrics_address && o.health_probe_address && o.metrics_address->port != 0 &&
+      o.metrics_address->port == o.health_probe_address->port) {
+    done = make_error(ErrorCode::kInvalidArgument,
+                      "--metrics-bind-address and --health-probe-bind-address must use different ports");
   }
   if (!done) {
     std::cerr << "berth: " << done.error().message << "\n";

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "common/error.h"
 #include "controller/allocator_config.h"
 #include "haproxy/model.h"
+#include "metrics/probe_server.h"
 
 namespace berth::app {
 
@@ -52,6 +54,10 @@ struct Options {
   double kube_api_qps = 20;  // --kube-api-qps; client-side rate limit, <= 0 disables
   int kube_api_burst = 40;   // --kube-api-burst
   std::string log_level = "info";
+  // --metrics-bind-address (/metrics) and --health-probe-bind-address (/healthz, /readyz), as
+  // controller-runtime names them; nullopt ("0", the default) = not served.
+  std::optional<metrics::BindAddress> metrics_address;
+  std::optional<metrics::BindAddress> health_probe_address;
   // --class-annotation, --ingress-class, --annotation-prefix, --port-range, --exclude-ports,
   // --port-quarantine, --max-ports-per-namespace, --watch-namespace, --concurrent-syncs; the
   // quarantine Lease lives beside the leader-election Lease ("<id>-quarantine").

@@ -30,7 +30,10 @@ HaproxySync::HaproxySync(kube::Store<kube::Service>& services, kube::Store<kube:
 void HaproxySync::notify() { queue_.add_after(kConfigKey, config_.gather_delay); }
 
 SyncStats HaproxySync::stats() const {
-  return {.syncs = syncs_.load(), .failed_syncs = failed_syncs_.load(), .listeners = listeners_.load()};
+  return {.syncs = syncs_.load(),
+          .failed_syncs = failed_syncs_.load(),
+          .applied_syncs = applied_syncs_.load(),
+          .listeners = listeners_.load()};
 }
 
 void HaproxySync::run(std::stop_token stop) {
@@ -111,6 +114,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
     queue_.add_after(kConfigKey, config_.resync_period);
     return Outcome::kFailed;
   }
+  applied_syncs_.fetch_add(1);
   queue_.forget(kConfigKey);
   queue_.add_after(kConfigKey, config_.resync_period);
   return Outcome::kApplied;

@@ -57,7 +57,8 @@ struct SyncConfig {
 struct SyncStats {
   std::uint64_t syncs = 0;
   std::uint64_t failed_syncs = 0;
-  std::uint64_t listeners = 0;  // in the last desired Model
+  std::uint64_t applied_syncs = 0;  // syncs whose apply succeeded (readiness: at least one)
+  std::uint64_t listeners = 0;      // in the last desired Model
 };
 
 class HaproxySync {
@@ -99,7 +100,7 @@ class HaproxySync {
   // not repeat them.
   std::map<int, std::pair<std::string, controller::Warning>> apply_warnings_;
 
-  std::atomic<std::uint64_t> syncs_{0}, failed_syncs_{0}, listeners_{0};
+  std::atomic<std::uint64_t> syncs_{0}, failed_syncs_{0}, applied_syncs_{0}, listeners_{0};
 };
 
 }  // namespace berth::dataplane

@@ -1,0 +1,41 @@
+// The metrics berth exports on --metrics-bind-address and what /readyz answers, read from the
+// components at each scrape (a collector), so no component depends on the metrics library.
+//
+// Names (all prefixed berth_): build_info{version}; leader (1 while this replica allocates);
+// caches_synced; cached_objects{kind}; pool_ports{state=allocated|free|quarantined|unusable}
+// and pool_size; allocator_syncs_total, allocator_failed_syncs_total, allocator_writes_total,
+// allocator_write_conflicts_total; dataplane_syncs_total, dataplane_failed_syncs_total,
+// dataplane_applied_syncs_total and haproxy_listeners. docs/operations.md lists them.
+//
+// Thread-safety: the collector runs on the scrape's thread and only reads the components'
+// thread-safe accessors.
+#pragma once
+
+#include <atomic>
+
+#include "controller/service_controller.h"
+#include "dataplane/haproxy_sync.h"
+#include "kube/endpoint_slice.h"
+#include "kube/service.h"
+#include "kube/store.h"
+#include "metrics/probe_server.h"
+#include "metrics/registry.h"
+
+namespace berth::app {
+
+struct MetricSources {
+  const controller::ServiceController& allocator;
+  const dataplane::HaproxySync* haproxy_sync;  // null with --dataplane=none
+  const kube::Store<kube::Service>& services;
+  const kube::Store<kube::EndpointSlice>& slices;
+  const std::atomic<bool>& caches_synced;
+  const std::atomic<bool>& leading;
+};
+
+void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources);
+
+// Ready when the caches have synced and, with a data plane, HAProxy has been brought in line
+// with them at least once; otherwise the reason.
+metrics::Readiness readiness(const MetricSources& sources);
+
+}  // namespace berth::app
