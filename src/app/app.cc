@@ -143,6 +143,8 @@ int run(int argc, char** argv) {
   controller::ServiceController allocator(client->api(), services, events, clock, options.allocator);
   const std::string& ns = options.allocator.watch_namespace;
 
+  metrics::Registry registry;
+
   // The data plane: every replica serves, whether or not it allocates.
   std::unique_ptr<haproxy::MasterSocket> master_cli;
   std::unique_ptr<haproxy::Driver> driver;
@@ -167,7 +169,8 @@ int run(int argc, char** argv) {
         dataplane::SyncConfig{.global = dp.global,
                               .gather_delay = to_clock(dp.gather_delay),
                               .min_reload_interval = to_clock(dp.min_reload_interval),
-                              .resync_period = to_clock(dp.check_period)},
+                              .resync_period = to_clock(dp.check_period),
+                              .observe_apply = apply_observer(registry)},
         [&](int host_port) {
           // Only the allocating replica may move the Service; the others leave the port unserved here.
           if (allocator.rebuilt()) {
@@ -181,11 +184,11 @@ int run(int argc, char** argv) {
   std::atomic<bool> caches_synced{false}, leading{false};
   const MetricSources metric_sources{.allocator = allocator,
                                      .haproxy_sync = haproxy_sync.get(),
+                                     .driver = driver.get(),
                                      .services = services,
                                      .slices = slices,
                                      .caches_synced = caches_synced,
                                      .leading = leading};
-  metrics::Registry registry;
   register_exported_metrics(registry, metric_sources);
   metrics::ProbeServer metrics_server(&registry, {});
   metrics::ProbeServer probe_server(nullptr, [&] { return readiness(metric_sources); });

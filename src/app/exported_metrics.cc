@@ -1,6 +1,11 @@
 #include "app/exported_metrics.h"
 
+#include <set>
+#include <string_view>
+#include <vector>
+
 #include "app/version.h"
+#include "haproxy/update_plan.h"
 
 namespace berth::app {
 
@@ -31,6 +36,33 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
                                           "Data-plane syncs that left HAProxy serving the desired config.");
     listeners = &registry.gauge("berth_haproxy_listeners", "Listeners (host ports) in the desired HAProxy config.");
   }
+  if (sources.driver) {
+    struct Mirrored {
+      metrics::Family<metrics::Counter>& family;
+      std::uint64_t haproxy::DriverStats::*field;
+    };
+    std::vector<Mirrored> counters = {
+        {registry.counter("berth_haproxy_starts_total", "HAProxy masters berth started (the first and restarts)."),
+         &haproxy::DriverStats::starts},
+        {registry.counter("berth_haproxy_restarts_total", "HAProxy masters started after one berth knew had died."),
+         &haproxy::DriverStats::restarts},
+        {registry.counter("berth_haproxy_adoptions_total", "Running HAProxy masters berth took over at its start."),
+         &haproxy::DriverStats::adoptions},
+        {registry.counter("berth_haproxy_reloads_total", "Confirmed HAProxy reloads."), &haproxy::DriverStats::reloads},
+        {registry.counter("berth_haproxy_failed_reloads_total", "HAProxy reloads or starts HAProxy refused."),
+         &haproxy::DriverStats::failed_reloads},
+        {registry.counter("berth_haproxy_rejected_configs_total", "Candidate configs `haproxy -c` refused."),
+         &haproxy::DriverStats::rejected_configs},
+        {registry.counter("berth_haproxy_runtime_updates_total", "Applies done with Runtime API commands, no reload."),
+         &haproxy::DriverStats::runtime_updates}};
+    auto& old_workers = registry.gauge("berth_haproxy_old_workers",
+                                       "Old HAProxy workers still draining their sessions after a reload.");
+    registry.add_collector([driver = sources.driver, counters, &old_workers] {
+      const auto stats = driver->stats();
+      for (const auto& m : counters) m.family.with({}).mirror(static_cast<double>(stats.*m.field));
+      old_workers.with({}).set(static_cast<double>(stats.old_workers));
+    });
+  }
   registry.add_collector([sources, dataplane_syncs, dataplane_failed, dataplane_applied, listeners, &leader, &synced,
                           &cached, &pool, &pool_size, &allocator_syncs,
                           &allocator_failed, &writes, &conflicts] {
@@ -60,6 +92,24 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
       listeners->with({}).set(static_cast<double>(d.listeners));
     }
   });
+}
+
+std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer(metrics::Registry& registry) {
+  auto& duration = registry.histogram("berth_haproxy_reload_duration_seconds",
+                                      "Time of HAProxy reloads and starts that succeeded, from the sync's start "
+                                      "of the apply to the new worker confirmed.",
+                                      {}, {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  auto& reasons = registry.counter("berth_haproxy_reload_reasons_total",
+                                   "HAProxy reloads and starts by kind of reason (a reload with several kinds counts "
+                                   "once for each).",
+                                   {"reason"});
+  return [&duration, &reasons](const haproxy::ApplyResult& result, Clock::duration took) {
+    if (!result.reloaded()) return;
+    std::set<std::string_view> kinds;
+    for (const auto& reason : result.reasons) kinds.insert(haproxy::reload_reason_kind(reason));
+    for (auto kind : kinds) reasons.with({std::string(kind)}).inc();
+    if (result.ok()) duration.with({}).observe(std::chrono::duration<double>(took).count());
+  };
 }
 
 metrics::Readiness readiness(const MetricSources& sources) {

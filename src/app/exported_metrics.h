@@ -5,16 +5,21 @@
 // caches_synced; cached_objects{kind}; pool_ports{state=allocated|free|quarantined|unusable}
 // and pool_size; allocator_syncs_total, allocator_failed_syncs_total, allocator_writes_total,
 // allocator_write_conflicts_total; dataplane_syncs_total, dataplane_failed_syncs_total,
-// dataplane_applied_syncs_total and haproxy_listeners. docs/operations.md lists them.
+// dataplane_applied_syncs_total and haproxy_listeners; from the Driver haproxy_starts_total,
+// haproxy_restarts_total, haproxy_adoptions_total, haproxy_reloads_total,
+// haproxy_failed_reloads_total, haproxy_rejected_configs_total, haproxy_runtime_updates_total
+// and haproxy_old_workers. docs/operations.md lists them.
 //
 // Thread-safety: the collector runs on the scrape's thread and only reads the components'
 // thread-safe accessors.
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "controller/service_controller.h"
 #include "dataplane/haproxy_sync.h"
+#include "haproxy/driver.h"
 #include "kube/endpoint_slice.h"
 #include "kube/service.h"
 #include "kube/store.h"
@@ -26,6 +31,7 @@ namespace berth::app {
 struct MetricSources {
   const controller::ServiceController& allocator;
   const dataplane::HaproxySync* haproxy_sync;  // null with --dataplane=none
+  const haproxy::Driver* driver;               // null with --dataplane=none
   const kube::Store<kube::Service>& services;
   const kube::Store<kube::EndpointSlice>& slices;
   const std::atomic<bool>& caches_synced;
@@ -33,6 +39,11 @@ struct MetricSources {
 };
 
 void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources);
+
+// What the data plane's sync loop reports after each apply (SyncConfig::observe_apply):
+// berth_haproxy_reload_duration_seconds (reloads and starts that succeeded) and
+// berth_haproxy_reload_reasons_total{reason} (each kind once per reload).
+std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer(metrics::Registry& registry);
 
 // Ready when the caches have synced and, with a data plane, HAProxy has been brought in line
 // with them at least once; otherwise the reason.

@@ -89,6 +89,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   // long (haproxy -c, a new worker), so the spacing does not grow with the reload's own duration.
   const Clock::time_point apply_started = clock_.now();
   haproxy::ApplyResult result = applier_.apply(config_.global, built.model, stop);
+  if (config_.observe_apply) config_.observe_apply(result, clock_.now() - apply_started);
   if (result.reloaded()) last_reload_ = apply_started;
   for (const auto& [port, why] : result.unavailable) {
     auto owner = built.owner.find(port);

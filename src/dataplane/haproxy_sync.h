@@ -52,6 +52,8 @@ struct SyncConfig {
   Clock::duration gather_delay = std::chrono::milliseconds(20);       // --gather-delay
   Clock::duration min_reload_interval = std::chrono::seconds(1);      // --min-reload-interval
   Clock::duration resync_period = std::chrono::seconds(5);            // --haproxy-check-period
+  // Called after every apply with its result and how long it took (metrics); may be empty.
+  std::function<void(const haproxy::ApplyResult&, Clock::duration)> observe_apply;
 };
 
 struct SyncStats {

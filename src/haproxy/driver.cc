@@ -425,7 +425,7 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       reloads_.fetch_add(1);
       result.action = ApplyResult::Action::kReload;
     }
-    result.reasons = unconfirmed ? std::vector<std::string>{"the running config is not one berth confirmed"}
+    result.reasons = unconfirmed ? std::vector<std::string>{std::string(kUnconfirmedConfigReason)}
                                  : plan.reload_reasons;
     log_->info("haproxy {} worker={} listeners={} reasons=\"{}\"", starting ? "started" : "reloaded",
                outcome->current_worker().value_or(0), current_->model.listeners.size(), summarize(result.reasons));

@@ -27,6 +27,19 @@ std::vector<std::string> slot_commands(int host_port, const Slots& from, const S
   return commands;
 }
 
+std::string_view reload_reason_kind(std::string_view reason) {
+  // Each prefix or infix is the one plan_update() (and Driver::apply, for "unconfirmed") writes.
+  if (reason == "no config is running yet") return "initial";
+  if (reason == "global settings changed") return "global";
+  if (reason.starts_with("listener added ")) return "listener_added";
+  if (reason.starts_with("listener removed ")) return "listener_removed";
+  if (reason.starts_with("options changed ")) return "options_changed";
+  if (reason.find(" now serves ") != std::string_view::npos) return "service_moved";
+  if (reason.find(" server slots, has ") != std::string_view::npos) return "slots_outgrown";
+  if (reason == kUnconfirmedConfigReason) return "unconfirmed";
+  return "other";
+}
+
 UpdatePlan plan_update(const std::optional<Config>& current, const GlobalSettings& global, const Model& desired,
                        const SlotPolicy& policy) {
   UpdatePlan plan;

@@ -21,6 +21,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "haproxy/model.h"
@@ -40,6 +41,13 @@ struct UpdatePlan {
 // `current`: the Config HAProxy runs (nullopt: none yet, which is itself a reason). Listeners
 // keep their slots where they can; a reload lays out the backends that changed or ran out of
 // slots afresh (policy) and keeps every other backend's slots as they are.
+// The kind of a reload reason, for a metric label (the reasons name ports and Services, which
+// a label must not): "initial", "global", "listener_added", "listener_removed",
+// "service_moved", "options_changed", "slots_outgrown", "unconfirmed" (the Driver's own: a
+// running config berth did not confirm), else "other".
+std::string_view reload_reason_kind(std::string_view reason);
+inline constexpr std::string_view kUnconfirmedConfigReason = "the running config is not one berth confirmed";
+
 UpdatePlan plan_update(const std::optional<Config>& current, const GlobalSettings& global, const Model& desired,
                        const SlotPolicy& policy);
 

@@ -1,11 +1,13 @@
-// /metrics, /healthz and /readyz of the berth binary, against kube-sim with the HAProxy data
-// plane, and the flags' errors. Host ports 31700-31799; the endpoints on 31690-31691.
+// What an operator relies on, with the berth binary against kube-sim and the HAProxy data
+// plane: /metrics, /healthz and /readyz and their flags' errors, and a SIGTERM shutdown. Host
+// ports 31700-31899; the endpoints on 31690-31691.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <string>
 
 #include "e2e/dataplane_cluster.h"
+#include "kube/resource.h"
 #include "support/child_process.h"
 #include "support/echo_server.h"
 #include "support/eventually.h"
@@ -53,7 +55,11 @@ TEST(ProbesKubeSim, ReadyAfterTheFirstApplyAndMetricsFollowTheCluster) {
   EXPECT_TRUE(eventually(
       [&] {
         text = metrics_text();
-        return has_line(text, "berth_haproxy_listeners 1") && has_line(text, "berth_pool_ports{state=\"allocated\"} 1");
+        // The desired config has the listener before the reload that serves it is confirmed.
+        return has_line(text, "berth_haproxy_listeners 1") && has_line(text, "berth_pool_ports{state=\"allocated\"} 1") &&
+               has_line(text, "berth_haproxy_reloads_total 1") &&
+               // The sync loop observes the apply just after the Driver counted the reload.
+               has_line(text, "berth_haproxy_reload_duration_seconds_count 2");
       },
       30s))
       << text;
@@ -64,6 +70,11 @@ TEST(ProbesKubeSim, ReadyAfterTheFirstApplyAndMetricsFollowTheCluster) {
   EXPECT_TRUE(has_line(text, "berth_cached_objects{kind=\"Service\"} 1")) << text;
   EXPECT_NE(text.find("# TYPE berth_allocator_writes_total counter\nberth_allocator_writes_total "), std::string::npos)
       << text;
+  // HAProxy: started once (no Service yet), then reloaded for the new listener.
+  EXPECT_TRUE(has_line(text, "berth_haproxy_starts_total 1")) << text;
+  EXPECT_TRUE(has_line(text, "berth_haproxy_reload_reasons_total{reason=\"initial\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "berth_haproxy_reload_reasons_total{reason=\"listener_added\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "berth_haproxy_old_workers 0")) << text;
 
   // A second berth cannot take the same metrics port: it says so and exits, serving nothing.
   auto second = run_command({BERTH_BIN, "--kubeconfig", c.kube().sim().kubeconfig_path().string(), "--dataplane=none",
@@ -74,6 +85,44 @@ TEST(ProbesKubeSim, ReadyAfterTheFirstApplyAndMetricsFollowTheCluster) {
   EXPECT_NE(second->err.find("--metrics-bind-address"), std::string::npos) << second->err;
   EXPECT_NE(second->err.find("127.0.0.1:" + std::to_string(kMetricsPort)), std::string::npos) << second->err;
   EXPECT_TRUE(has_line(metrics_text(), "berth_haproxy_listeners 1")) << "the first berth still serves its metrics";
+}
+
+// SIGTERM, as the kubelet sends it: berth releases the Lease (a standby takes over at once),
+// exits 0, and HAProxy keeps serving every session and port.
+TEST(ProbesKubeSim, SigtermReleasesTheLeaseAndLeavesHaproxyServing) {
+  EchoServer db("db", "127.0.0.2");
+  ASSERT_TRUE(db.ok());
+  DataplaneCluster c(31800, {"--leader-elect", "--leader-election-namespace", "default"});
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  ASSERT_TRUE(c.kubectl_apply(service_yaml("db", 3306) + slice_yaml("db-1", "db", {"127.0.0.2"}, db.port())));
+  auto port = c.wait_for_host_port("db", 3306);
+  ASSERT_TRUE(port) << c.berth().log();
+  ASSERT_TRUE(c.wait_for_applied(1)) << c.berth().log();
+  auto session = TcpClient::connect("127.0.0.1", *port, 2s);
+  ASSERT_TRUE(session);
+  ASSERT_EQ((*session)->read_line(2s).value_or(""), "db");
+  auto before = c.haproxy_status();
+  ASSERT_TRUE(before);
+  auto lease = c.kube().api().get(kube::kLeases, "default", "berth");
+  ASSERT_TRUE(lease);
+  ASSERT_FALSE((*lease)["spec"].value("holderIdentity", "").empty()) << lease->dump();
+
+  auto code = c.berth().stop();  // SIGTERM
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << c.berth().log();
+  lease = c.kube().api().get(kube::kLeases, "default", "berth");
+  ASSERT_TRUE(lease);
+  // Released as client-go releases: no holder (an empty holderIdentity is omitted in JSON).
+  const auto& spec = (*lease)["spec"];
+  EXPECT_TRUE(!spec.contains("holderIdentity") || spec["holderIdentity"].is_null() ||
+              spec["holderIdentity"] == "")
+      << "the Lease is released for a standby: " << lease->dump();
+  auto after = c.haproxy_status();
+  ASSERT_TRUE(after) << "HAProxy keeps running without berth";
+  EXPECT_EQ(after->master.pid, before->master.pid);
+  EXPECT_EQ(after->master.reloads, before->master.reloads);
+  EXPECT_TRUE((*session)->round_trip("still here", 2s)) << "the open session was not touched";
+  EXPECT_EQ(greeting_at("127.0.0.1", *port, 2s).value_or(""), "db") << "new connections are still served";
 }
 
 TEST(ProbesKubeSim, BadBindAddressesAreUsageErrors) {

@@ -124,6 +124,30 @@ TEST(UpdatePlan, EachStructuralChangeIsAReloadWithItsReason) {
   EXPECT_THAT(plan_update(now, more_conns, base, kPolicy).reload_reasons, ElementsAre("global settings changed"));
 }
 
+TEST(UpdatePlan, EveryReasonThePlanWritesHasAKindForTheMetricLabel) {
+  Model base = model_of({listener(20000, {server("10.0.0.1", 3306)}), listener(20001, {})});
+  const Config now = running(base);
+  std::vector<std::string> reasons = plan_update(std::nullopt, GlobalSettings{}, base, kPolicy).reload_reasons;
+  Model changed = base;
+  changed.listeners[20002] = listener(20002, {}, "redis");
+  changed.listeners.erase(20001);
+  changed.listeners[20000].options.balance = Balance::kLeastConn;
+  changed.listeners[20000].servers = {server("10.0.0.1", 3306), server("10.0.0.2", 3306), server("10.0.0.3", 3306)};
+  GlobalSettings more_conns;
+  more_conns.maxconn = 50000;
+  for (auto r : plan_update(now, more_conns, changed, kPolicy).reload_reasons) reasons.push_back(r);
+  Model moved = base;
+  moved.listeners[20001].service.name = "other";
+  for (auto r : plan_update(now, GlobalSettings{}, moved, kPolicy).reload_reasons) reasons.push_back(r);
+  std::vector<std::string> kinds;
+  for (const auto& r : reasons) kinds.emplace_back(reload_reason_kind(r));
+  EXPECT_THAT(kinds, ::testing::UnorderedElementsAre("initial", "global", "listener_added", "listener_removed",
+                                                     "options_changed", "slots_outgrown", "service_moved"))
+      << ::testing::PrintToString(reasons);
+  EXPECT_EQ(reload_reason_kind("the running config is not one berth confirmed"), "unconfirmed");
+  EXPECT_EQ(reload_reason_kind("something new"), "other");
+}
+
 TEST(UpdatePlan, ABackendOutOfSlotsReloadsAndGrowsWithHeadroomWhileOthersKeepTheirSlots) {
   Model before = model_of({listener(20000, {server("10.0.0.1", 3306)}), listener(20001, {server("10.0.1.1", 1)})});
   Config now = running(before);
