@@ -81,6 +81,7 @@ int run(int argc, char** argv) {
   if (auto* exit_now = std::get_if<ExitNow>(&parsed)) return exit_now->code;
   const Options& options = std::get<Options>(parsed);
   set_log_level(options.log_level);
+  set_log_format(options.log_format);
   auto log = logger("berth");
 
   auto config = kube::resolve_config(options.kubeconfig, kube::process_env(), options.context);

@@ -146,6 +146,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  cli.add_option("--log-format", o.log_format, "text (klog-like lines) or json (one object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   std::string metrics_address = "0", health_probe_address = "0";
   cli.add_option("--metrics-bind-address", metrics_address,
                  "host:port, :port or [v6]:port to serve Prometheus /metrics on; 0 disables")

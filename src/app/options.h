@@ -54,6 +54,7 @@ struct Options {
   double kube_api_qps = 20;  // --kube-api-qps; client-side rate limit, <= 0 disables
   int kube_api_burst = 40;   // --kube-api-burst
   std::string log_level = "info";
+  std::string log_format = "text";  // --log-format: text (klog-like) | json
   // --metrics-bind-address (/metrics) and --health-probe-bind-address (/healthz, /readyz), as
   // controller-runtime names them; nullopt ("0", the default) = not served.
   std::optional<metrics::BindAddress> metrics_address;

@@ -5,11 +5,25 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "common/json_log_formatter.h"
+
 namespace berth {
 namespace {
 
 std::mutex g_mu;
 spdlog::level::level_enum g_level = spdlog::level::info;
+bool g_json = false;
+
+// klog-like: level letter, time, component, message.
+constexpr const char* kTextPattern = "%L%m%d %H:%M:%S.%f %n] %v";
+
+void apply_format(spdlog::logger& log) {
+  if (g_json) {
+    log.set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    log.set_pattern(kTextPattern);
+  }
+}
 
 }  // namespace
 
@@ -18,8 +32,7 @@ std::shared_ptr<spdlog::logger> logger(std::string_view component) {
   std::string name(component);
   if (auto existing = spdlog::get(name)) return existing;
   auto log = spdlog::stderr_color_mt(name, spdlog::color_mode::never);
-  // klog-like: level letter, time, component, message.
-  log->set_pattern("%L%m%d %H:%M:%S.%f %n] %v");
+  apply_format(*log);
   log->set_level(g_level);
   return log;
 }
@@ -30,6 +43,14 @@ bool set_log_level(std::string_view level) {
   std::lock_guard lock(g_mu);
   g_level = parsed;
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->set_level(parsed); });
+  return true;
+}
+
+bool set_log_format(std::string_view format) {
+  if (format != "text" && format != "json") return false;
+  std::lock_guard lock(g_mu);
+  g_json = format == "json";
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { apply_format(*l); });
   return true;
 }
 

@@ -21,4 +21,8 @@ std::shared_ptr<spdlog::logger> logger(std::string_view component);
 // unknown level name.
 bool set_log_level(std::string_view level);
 
+// "text" (klog-like, the default) or "json" (one object per line: common/json_log_formatter.h)
+// for every existing and future logger. Returns false for another name.
+bool set_log_format(std::string_view format);
+
 }  // namespace berth

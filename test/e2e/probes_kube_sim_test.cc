@@ -1,16 +1,20 @@
 // What an operator relies on, with the berth binary against kube-sim and the HAProxy data
-// plane: /metrics, /healthz and /readyz and their flags' errors, and a SIGTERM shutdown. Host
-// ports 31700-31899; the endpoints on 31690-31691.
+// plane: /metrics, /healthz and /readyz and their flags' errors, a SIGTERM shutdown, JSON logs.
+// Host ports 31700-31909; the endpoints on 31690-31691.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "e2e/dataplane_cluster.h"
 #include "kube/resource.h"
+#include "support/berth_process.h"
 #include "support/child_process.h"
 #include "support/echo_server.h"
 #include "support/eventually.h"
+#include "support/kube_sim_cluster.h"
 
 namespace berth::testing {
 namespace {
@@ -123,6 +127,38 @@ TEST(ProbesKubeSim, SigtermReleasesTheLeaseAndLeavesHaproxyServing) {
   EXPECT_EQ(after->master.reloads, before->master.reloads);
   EXPECT_TRUE((*session)->round_trip("still here", 2s)) << "the open session was not touched";
   EXPECT_EQ(greeting_at("127.0.0.1", *port, 2s).value_or(""), "db") << "new connections are still served";
+}
+
+// --log-format json: every line berth writes is one JSON object; berth's key=value fields are
+// fields of it.
+TEST(ProbesKubeSim, JsonLogsAreOneObjectPerLine) {
+  KubeSimCluster cluster;
+  ASSERT_TRUE(cluster.ready()) << cluster.error();
+  BerthProcess berth({"--kubeconfig", cluster.sim().kubeconfig_path().string(), "--port-range", "31900-31909",
+                      "--dataplane=none", "--log-format", "json"});
+  ASSERT_TRUE(berth.start());
+  ASSERT_TRUE(berth.wait_for_log("port pool rebuilt", 30s)) << berth.log();
+  ASSERT_TRUE(berth.stop());
+  const std::string log = berth.log();
+  std::size_t lines = 0;
+  bool saw_rebuild = false;
+  for (std::size_t start = 0; start < log.size();) {
+    const auto end = log.find('\n', start);
+    const std::string line = log.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? log.size() : end + 1;
+    if (line.empty()) continue;
+    auto json = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << "not JSON: " << line;
+    ASSERT_TRUE(json.contains("ts") && json.contains("level") && json.contains("logger") && json.contains("msg")) << line;
+    ++lines;
+    if (json["msg"] == "port pool rebuilt") {
+      saw_rebuild = true;
+      EXPECT_EQ(json["logger"], "allocator");
+      EXPECT_EQ(json.value("pool", ""), "10") << line;
+    }
+  }
+  EXPECT_GE(lines, 3u);
+  EXPECT_TRUE(saw_rebuild) << log;
 }
 
 TEST(ProbesKubeSim, BadBindAddressesAreUsageErrors) {
