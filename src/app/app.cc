@@ -217,6 +217,7 @@ int run(int argc, char** argv) {
   kube::Reflector<kube::EndpointSlice> slice_reflector(client->api(), kube::kEndpointSlices, ns, {}, slices,
                                                        kube::parse_endpoint_slice, clock, {},
                                                        [&](const std::string&) { notify_dataplane(); });
+  register_reflector_metrics(registry, {{"Service", &service_reflector}, {"EndpointSlice", &slice_reflector}});
 
   {
     std::jthread service_thread([&](std::stop_token t) { service_reflector.run(t); });

@@ -1,5 +1,6 @@
 #include "app/exported_metrics.h"
 
+#include <cstdint>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,40 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
       dataplane_failed->with({}).mirror(static_cast<double>(d.failed_syncs));
       dataplane_applied->with({}).mirror(static_cast<double>(d.applied_syncs));
       listeners->with({}).set(static_cast<double>(d.listeners));
+    }
+  });
+}
+
+void register_reflector_metrics(metrics::Registry& registry,
+                                std::vector<std::pair<std::string, const kube::ReflectorBase*>> reflectors) {
+  struct Mirrored {
+    metrics::Family<metrics::Counter>& family;
+    std::uint64_t kube::ReflectorStats::*field;
+  };
+  const std::vector<Mirrored> counters = {
+      {registry.counter("berth_reflector_lists_total", "Complete LISTs of a watched kind, the first included.",
+                        {"kind"}),
+       &kube::ReflectorStats::lists},
+      {registry.counter("berth_reflector_relists_total", "LISTs after the first (the watch fell behind: 410 Gone).",
+                        {"kind"}),
+       &kube::ReflectorStats::relists},
+      {registry.counter("berth_reflector_list_restarts_total", "LISTs restarted because a continue token expired.",
+                        {"kind"}),
+       &kube::ReflectorStats::list_restarts},
+      {registry.counter("berth_reflector_watches_total", "WATCH requests made.", {"kind"}),
+       &kube::ReflectorStats::watches},
+      {registry.counter("berth_reflector_watch_restarts_total", "WATCHes resumed from the last resourceVersion.",
+                        {"kind"}),
+       &kube::ReflectorStats::watch_restarts},
+      {registry.counter("berth_reflector_failures_total", "Failed LIST or WATCH attempts, each followed by a backoff.",
+                        {"kind"}),
+       &kube::ReflectorStats::failures},
+      {registry.counter("berth_reflector_skipped_objects_total", "Malformed objects logged and skipped.", {"kind"}),
+       &kube::ReflectorStats::skipped_objects}};
+  registry.add_collector([counters, reflectors = std::move(reflectors)] {
+    for (const auto& [kind, reflector] : reflectors) {
+      const auto stats = reflector->stats();
+      for (const auto& m : counters) m.family.with({kind}).mirror(static_cast<double>(stats.*m.field));
     }
   });
 }

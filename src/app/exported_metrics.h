@@ -16,11 +16,15 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "controller/service_controller.h"
 #include "dataplane/haproxy_sync.h"
 #include "haproxy/driver.h"
 #include "kube/endpoint_slice.h"
+#include "kube/reflector.h"
 #include "kube/service.h"
 #include "kube/store.h"
 #include "metrics/probe_server.h"
@@ -39,6 +43,12 @@ struct MetricSources {
 };
 
 void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources);
+
+// berth_reflector_{lists,relists,list_restarts,watches,watch_restarts,failures,skipped_objects}_total
+// {kind}: each watched kind's LIST/WATCH loop. Reflectors are made after the other components,
+// so they are registered on their own; safe while /metrics is being served.
+void register_reflector_metrics(metrics::Registry& registry,
+                                std::vector<std::pair<std::string, const kube::ReflectorBase*>> reflectors);
 
 // What the data plane's sync loop reports after each apply (SyncConfig::observe_apply):
 // berth_haproxy_reload_duration_seconds (reloads and starts that succeeded) and

@@ -79,6 +79,9 @@ TEST(ProbesKubeSim, ReadyAfterTheFirstApplyAndMetricsFollowTheCluster) {
   EXPECT_TRUE(has_line(text, "berth_haproxy_reload_reasons_total{reason=\"initial\"} 1")) << text;
   EXPECT_TRUE(has_line(text, "berth_haproxy_reload_reasons_total{reason=\"listener_added\"} 1")) << text;
   EXPECT_TRUE(has_line(text, "berth_haproxy_old_workers 0")) << text;
+  EXPECT_TRUE(has_line(text, "berth_reflector_lists_total{kind=\"EndpointSlice\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "berth_reflector_relists_total{kind=\"Service\"} 0")) << text;
+  EXPECT_TRUE(has_line(text, "berth_reflector_skipped_objects_total{kind=\"Service\"} 0")) << text;
 
   // A second berth cannot take the same metrics port: it says so and exits, serving nothing.
   auto second = run_command({BERTH_BIN, "--kubeconfig", c.kube().sim().kubeconfig_path().string(), "--dataplane=none",
