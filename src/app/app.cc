@@ -8,7 +8,6 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
-#include <string_view>
 #include <atomic>
 #include <thread>
 #include <tuple>
@@ -193,17 +192,16 @@ int run(int argc, char** argv) {
   register_exported_metrics(registry, metric_sources);
   metrics::ProbeServer metrics_server(&registry, {});
   metrics::ProbeServer probe_server(nullptr, [&] { return readiness(metric_sources); });
-  for (auto [server, address, flag] :
-       {std::tuple{&metrics_server, &options.metrics_address, "--metrics-bind-address"},
-        std::tuple{&probe_server, &options.health_probe_address, "--health-probe-bind-address"}}) {
+  for (auto [server, address, flag, paths] :
+       {std::tuple{&metrics_server, &options.metrics_address, "--metrics-bind-address", "/metrics"},
+        std::tuple{&probe_server, &options.health_probe_address, "--health-probe-bind-address", "/healthz /readyz"}}) {
     if (!*address) continue;
     auto bound = server->start(**address);
     if (!bound) {
       std::fprintf(stderr, "berth: %s: %s\n", flag, bound.error().message.c_str());
       return 1;
     }
-    log->info("serving {} address={}", flag == std::string_view("--metrics-bind-address") ? "/metrics" : "/healthz /readyz",
-              metrics::BindAddress{(*address)->host, *bound}.to_string());
+    log->info("serving {} address={}", paths, metrics::BindAddress{(*address)->host, *bound}.to_string());
   }
 
   auto notify_dataplane = [&] {

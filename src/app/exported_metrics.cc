@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,6 +10,22 @@
 #include "haproxy/update_plan.h"
 
 namespace berth::app {
+namespace {
+
+// A counter that mirrors one count of a component's stats struct.
+template <typename Stats>
+struct MirroredCounter {
+  metrics::Family<metrics::Counter>& family;
+  std::uint64_t Stats::*field;
+};
+
+template <typename Stats>
+void mirror(const std::vector<MirroredCounter<Stats>>& counters, const Stats& stats,
+            const std::vector<std::string>& labels = {}) {
+  for (const auto& c : counters) c.family.with(labels).mirror(static_cast<double>(stats.*c.field));
+}
+
+}  // namespace
 
 void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources) {
   registry.gauge("berth_build_info", "Always 1; the version of this berth as a label.", {"version"})
@@ -19,54 +36,18 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
   auto& cached = registry.gauge("berth_cached_objects", "Objects in berth's caches.", {"kind"});
   auto& pool = registry.gauge("berth_pool_ports", "Host ports of the pool by state.", {"state"});
   auto& pool_size = registry.gauge("berth_pool_size", "Host ports in the pool (ranges minus exclusions).");
-  auto& allocator_syncs = registry.counter("berth_allocator_syncs_total", "Service syncs of the allocator.");
-  auto& allocator_failed =
-      registry.counter("berth_allocator_failed_syncs_total", "Allocator syncs that failed and were requeued.");
-  auto& writes = registry.counter("berth_allocator_writes_total", "Allocation annotation patches that succeeded.");
-  auto& conflicts = registry.counter("berth_allocator_write_conflicts_total",
-                                     "Allocation patches refused with 409 Conflict (re-read and retried).");
-  metrics::Family<metrics::Counter>* dataplane_syncs = nullptr;
-  metrics::Family<metrics::Counter>* dataplane_failed = nullptr;
-  metrics::Family<metrics::Counter>* dataplane_applied = nullptr;
-  metrics::Family<metrics::Gauge>* listeners = nullptr;
-  if (sources.haproxy_sync) {
-    dataplane_syncs = &registry.counter("berth_dataplane_syncs_total", "Data-plane syncs (config builds and applies).");
-    dataplane_failed =
-        &registry.counter("berth_dataplane_failed_syncs_total", "Data-plane syncs whose apply failed (retried).");
-    dataplane_applied = &registry.counter("berth_dataplane_applied_syncs_total",
-                                          "Data-plane syncs that left HAProxy serving the desired config.");
-    listeners = &registry.gauge("berth_haproxy_listeners", "Listeners (host ports) in the desired HAProxy config.");
-  }
-  if (sources.driver) {
-    struct Mirrored {
-      metrics::Family<metrics::Counter>& family;
-      std::uint64_t haproxy::DriverStats::*field;
-    };
-    std::vector<Mirrored> counters = {
-        {registry.counter("berth_haproxy_starts_total", "HAProxy masters berth started (the first and restarts)."),
-         &haproxy::DriverStats::starts},
-        {registry.counter("berth_haproxy_restarts_total", "HAProxy masters started after one berth knew had died."),
-         &haproxy::DriverStats::restarts},
-        {registry.counter("berth_haproxy_adoptions_total", "Running HAProxy masters berth took over at its start."),
-         &haproxy::DriverStats::adoptions},
-        {registry.counter("berth_haproxy_reloads_total", "Confirmed HAProxy reloads."), &haproxy::DriverStats::reloads},
-        {registry.counter("berth_haproxy_failed_reloads_total", "HAProxy reloads or starts HAProxy refused."),
-         &haproxy::DriverStats::failed_reloads},
-        {registry.counter("berth_haproxy_rejected_configs_total", "Candidate configs `haproxy -c` refused."),
-         &haproxy::DriverStats::rejected_configs},
-        {registry.counter("berth_haproxy_runtime_updates_total", "Applies done with Runtime API commands, no reload."),
-         &haproxy::DriverStats::runtime_updates}};
-    auto& old_workers = registry.gauge("berth_haproxy_old_workers",
-                                       "Old HAProxy workers still draining their sessions after a reload.");
-    registry.add_collector([driver = sources.driver, counters, &old_workers] {
-      const auto stats = driver->stats();
-      for (const auto& m : counters) m.family.with({}).mirror(static_cast<double>(stats.*m.field));
-      old_workers.with({}).set(static_cast<double>(stats.old_workers));
-    });
-  }
-  registry.add_collector([sources, dataplane_syncs, dataplane_failed, dataplane_applied, listeners, &leader, &synced,
-                          &cached, &pool, &pool_size, &allocator_syncs,
-                          &allocator_failed, &writes, &conflicts] {
+  using controller::ServiceControllerStats;
+  const std::vector<MirroredCounter<ServiceControllerStats>> allocator_counters = {
+      {registry.counter("berth_allocator_syncs_total", "Service syncs of the allocator."),
+       &ServiceControllerStats::syncs},
+      {registry.counter("berth_allocator_failed_syncs_total", "Allocator syncs that failed and were requeued."),
+       &ServiceControllerStats::failed_syncs},
+      {registry.counter("berth_allocator_writes_total", "Allocation annotation patches that succeeded."),
+       &ServiceControllerStats::writes},
+      {registry.counter("berth_allocator_write_conflicts_total",
+                        "Allocation patches refused with 409 Conflict (re-read and retried)."),
+       &ServiceControllerStats::conflicts}};
+  registry.add_collector([sources, allocator_counters, &leader, &synced, &cached, &pool, &pool_size] {
     leader.with({}).set(sources.leading.load() ? 1 : 0);
     synced.with({}).set(sources.caches_synced.load() ? 1 : 0);
     cached.with({"Service"}).set(static_cast<double>(sources.services.size()));
@@ -80,52 +61,77 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
       pool.with({"unusable"}).set(static_cast<double>(counts.unusable));
       pool_size.with({}).set(static_cast<double>(counts.size));
     }
-    const auto a = sources.allocator.stats();
-    allocator_syncs.with({}).mirror(static_cast<double>(a.syncs));
-    allocator_failed.with({}).mirror(static_cast<double>(a.failed_syncs));
-    writes.with({}).mirror(static_cast<double>(a.writes));
-    conflicts.with({}).mirror(static_cast<double>(a.conflicts));
-    if (sources.haproxy_sync) {
-      const auto d = sources.haproxy_sync->stats();
-      dataplane_syncs->with({}).mirror(static_cast<double>(d.syncs));
-      dataplane_failed->with({}).mirror(static_cast<double>(d.failed_syncs));
-      dataplane_applied->with({}).mirror(static_cast<double>(d.applied_syncs));
-      listeners->with({}).set(static_cast<double>(d.listeners));
-    }
+    mirror(allocator_counters, sources.allocator.stats());
   });
+
+  if (sources.haproxy_sync) {
+    using dataplane::SyncStats;
+    const std::vector<MirroredCounter<SyncStats>> sync_counters = {
+        {registry.counter("berth_dataplane_syncs_total", "Data-plane syncs (config builds and applies)."),
+         &SyncStats::syncs},
+        {registry.counter("berth_dataplane_failed_syncs_total", "Data-plane syncs whose apply failed (retried)."),
+         &SyncStats::failed_syncs},
+        {registry.counter("berth_dataplane_applied_syncs_total",
+                          "Data-plane syncs that left HAProxy serving the desired config."),
+         &SyncStats::applied_syncs}};
+    auto& listeners = registry.gauge("berth_haproxy_listeners", "Listeners (host ports) in the desired HAProxy config.");
+    registry.add_collector([sync = sources.haproxy_sync, sync_counters, &listeners] {
+      const auto stats = sync->stats();
+      mirror(sync_counters, stats);
+      listeners.with({}).set(static_cast<double>(stats.listeners));
+    });
+  }
+
+  if (sources.driver) {
+    using haproxy::DriverStats;
+    const std::vector<MirroredCounter<DriverStats>> driver_counters = {
+        {registry.counter("berth_haproxy_starts_total", "HAProxy masters berth started (the first and restarts)."),
+         &DriverStats::starts},
+        {registry.counter("berth_haproxy_restarts_total", "HAProxy masters started after one berth knew had died."),
+         &DriverStats::restarts},
+        {registry.counter("berth_haproxy_adoptions_total", "Running HAProxy masters berth took over at its start."),
+         &DriverStats::adoptions},
+        {registry.counter("berth_haproxy_reloads_total", "Confirmed HAProxy reloads."), &DriverStats::reloads},
+        {registry.counter("berth_haproxy_failed_reloads_total", "HAProxy reloads or starts HAProxy refused."),
+         &DriverStats::failed_reloads},
+        {registry.counter("berth_haproxy_rejected_configs_total", "Candidate configs `haproxy -c` refused."),
+         &DriverStats::rejected_configs},
+        {registry.counter("berth_haproxy_runtime_updates_total", "Applies done with Runtime API commands, no reload."),
+         &DriverStats::runtime_updates}};
+    auto& old_workers = registry.gauge("berth_haproxy_old_workers",
+                                       "Old HAProxy workers still draining their sessions after a reload.");
+    registry.add_collector([driver = sources.driver, driver_counters, &old_workers] {
+      const auto stats = driver->stats();
+      mirror(driver_counters, stats);
+      old_workers.with({}).set(static_cast<double>(stats.old_workers));
+    });
+  }
 }
 
 void register_reflector_metrics(metrics::Registry& registry,
                                 std::vector<std::pair<std::string, const kube::ReflectorBase*>> reflectors) {
-  struct Mirrored {
-    metrics::Family<metrics::Counter>& family;
-    std::uint64_t kube::ReflectorStats::*field;
-  };
-  const std::vector<Mirrored> counters = {
+  using kube::ReflectorStats;
+  const std::vector<MirroredCounter<ReflectorStats>> counters = {
       {registry.counter("berth_reflector_lists_total", "Complete LISTs of a watched kind, the first included.",
                         {"kind"}),
-       &kube::ReflectorStats::lists},
+       &ReflectorStats::lists},
       {registry.counter("berth_reflector_relists_total", "LISTs after the first (the watch fell behind: 410 Gone).",
                         {"kind"}),
-       &kube::ReflectorStats::relists},
+       &ReflectorStats::relists},
       {registry.counter("berth_reflector_list_restarts_total", "LISTs restarted because a continue token expired.",
                         {"kind"}),
-       &kube::ReflectorStats::list_restarts},
-      {registry.counter("berth_reflector_watches_total", "WATCH requests made.", {"kind"}),
-       &kube::ReflectorStats::watches},
+       &ReflectorStats::list_restarts},
+      {registry.counter("berth_reflector_watches_total", "WATCH requests made.", {"kind"}), &ReflectorStats::watches},
       {registry.counter("berth_reflector_watch_restarts_total", "WATCHes resumed from the last resourceVersion.",
                         {"kind"}),
-       &kube::ReflectorStats::watch_restarts},
+       &ReflectorStats::watch_restarts},
       {registry.counter("berth_reflector_failures_total", "Failed LIST or WATCH attempts, each followed by a backoff.",
                         {"kind"}),
-       &kube::ReflectorStats::failures},
+       &ReflectorStats::failures},
       {registry.counter("berth_reflector_skipped_objects_total", "Malformed objects logged and skipped.", {"kind"}),
-       &kube::ReflectorStats::skipped_objects}};
+       &ReflectorStats::skipped_objects}};
   registry.add_collector([counters, reflectors = std::move(reflectors)] {
-    for (const auto& [kind, reflector] : reflectors) {
-      const auto stats = reflector->stats();
-      for (const auto& m : counters) m.family.with({kind}).mirror(static_cast<double>(stats.*m.field));
-    }
+    for (const auto& [kind, reflector] : reflectors) mirror(counters, reflector->stats(), {kind});
   });
 }
 
