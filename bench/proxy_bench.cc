@@ -33,8 +33,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +45,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_support.h"
+#include "common/atomic_file.h"
 #include "haproxy/config_renderer.h"
 #include "support/child_process.h"
 #include "support/dataplane_cluster.h"
@@ -264,28 +263,21 @@ stream {{
     if (child_) (void)child_->stop(10s);  // SIGTERM: nginx's fast shutdown, its workers with it
   }
   bool running() { return child_ && child_->running(); }
-  std::string error_log() const {
-    auto out = berth::testing::run_command({"/usr/bin/tail", "-n", "20", (dir_.path() / "error.log").string()});
-    return out ? out->out : "";
-  }
+  std::string error_log() const { return berth::read_whole_file(dir_.path() / "error.log").value_or(""); }
 
  private:
   berth::testing::TempDir dir_;
   std::unique_ptr<ChildProcess> child_;
 };
 
+// Where a figure's client connects: the backends themselves (direct) or a proxy's ports.
 struct Target {
-  std::string name;  // direct, haproxy, nginx
+  std::string name;  // direct, haproxy, haproxy_splice, nginx
   int sink_port;
   int greeter_port;
-  std::string address = "127.0.0.1";
+  std::string sink_address = "127.0.0.1";
+  std::string greeter_address = "127.0.0.1";
 };
-
-bool file_contains(const std::filesystem::path& path, const std::string& text) {
-  std::ifstream in(path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return content.find(text) != std::string::npos;
-}
 
 // kube-sim, berth and its HAProxy serving two marked Services: "sink" and "greeter".
 struct BerthServing {
@@ -381,7 +373,7 @@ int run(const Params& p) {
   auto splice = serve_through_berth(kSpliceFirstPort, splice_sink.port(), splice_greeter,
                                     {"--template", splice_template_path.string()});
   if (!splice) return 1;
-  if (!file_contains(splice->cluster->config_path(), "option splice-auto")) {
+  if (berth::read_whole_file(splice->cluster->config_path()).value_or("").find("option splice-auto") == std::string::npos) {
     std::fprintf(stderr, "proxy_bench: the splice template did not reach haproxy.cfg\n");
     return 1;
   }
@@ -392,15 +384,15 @@ int run(const Params& p) {
     return 1;
   }
 
-  const std::vector<Target> targets = {{"direct", direct_sink.port(), direct_greeter.port(), "127.0.0.2"},
+  const std::vector<Target> targets = {{"direct", direct_sink.port(), direct_greeter.port(), "127.0.0.2", "127.0.0.3"},
                                        {"haproxy", haproxy->sink_port, haproxy->greeter_port},
                                        {"haproxy_splice", splice->sink_port, splice->greeter_port},
                                        {"nginx", kNginxSinkPort, kNginxGreeterPort}};
   std::map<std::string, double> throughput, rate;
-  // Throughput first, interleaved by repeat so that a slow moment of the machine hits all three.
+  // Throughput first, interleaved by repeat so that a slow moment of the machine hits every target.
   std::map<std::string, std::vector<double>> mbps;
   for (int r = 0; r < p.repeats; ++r) {
-    for (const auto& t : targets) mbps[t.name].push_back(throughput_once(t.address, t.sink_port, p.megabytes));
+    for (const auto& t : targets) mbps[t.name].push_back(throughput_once(t.sink_address, t.sink_port, p.megabytes));
   }
   for (const auto& t : targets) {
     const auto& runs = mbps[t.name];
@@ -412,14 +404,12 @@ int run(const Params& p) {
            {"runs", runs},
            {"checked", all_ok}});
   }
-  // The greeter address differs for direct (127.0.0.3) from the proxies' (127.0.0.1).
   for (const auto& t : targets) {
-    const std::string address = t.name == "direct" ? "127.0.0.3" : t.address;
     std::vector<double> runs;
     long failed = 0;
     long ok = 0;
     for (int r = 0; r < p.repeats; ++r) {
-      auto once = connection_rate_once(address, t.greeter_port, p);
+      auto once = connection_rate_once(t.greeter_address, t.greeter_port, p);
       runs.push_back(once.per_second);
       failed += once.failed;
       ok += once.ok;
