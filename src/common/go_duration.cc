@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/ascii.h"
+
 namespace berth {
 namespace {
 
@@ -23,7 +25,6 @@ constexpr Unit kUnits[] = {{"ns", 1},
                            {"m", 60'000'000'000},
                            {"h", 3'600'000'000'000}};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
@@ -42,7 +43,7 @@ Result<std::chrono::nanoseconds> parse_go_duration(std::string_view text) {
     std::size_t i = 0;
     long double whole = 0;
     bool digits = false;
-    while (i < rest.size() && is_digit(rest[i])) {
+    while (i < rest.size() && is_ascii_digit(rest[i])) {
       whole = whole * 10 + (rest[i] - '0');
       digits = true;
       ++i;
@@ -50,7 +51,7 @@ Result<std::chrono::nanoseconds> parse_go_duration(std::string_view text) {
     long double fraction = 0, scale = 1;
     if (i < rest.size() && rest[i] == '.') {
       ++i;
-      while (i < rest.size() && is_digit(rest[i])) {
+      while (i < rest.size() && is_ascii_digit(rest[i])) {
         scale /= 10;
         fraction += (rest[i] - '0') * scale;
         digits = true;

@@ -3,16 +3,15 @@
 #include <algorithm>
 #include <set>
 
+#include "common/ascii.h"
 #include "controller/tcp_ports.h"
 
 namespace berth::controller {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 // Canonical decimal 1..65535, or nullopt; shared by keys and values so both follow one rule.
 std::optional<int> parse_port_number(std::string_view text) {
-  if (text.empty() || text.size() > 5 || text.front() == '0' || !std::ranges::all_of(text, is_digit)) {
+  if (text.empty() || text.size() > 5 || text.front() == '0' || !is_ascii_digits(text)) {
     return std::nullopt;
   }
   int value = 0;
@@ -26,7 +25,7 @@ std::optional<int> parse_port_number(std::string_view text) {
 HostPortValue parse_host_port(std::string_view text) {
   auto invalid = [&](std::string reason) { return InvalidValue{std::string(text), std::move(reason)}; };
   if (text.empty()) return invalid("empty");
-  if (!std::ranges::all_of(text, is_digit)) return invalid("not a number");
+  if (!is_ascii_digits(text)) return invalid("not a number");
   if (text.size() > 1 && text.front() == '0') return invalid("leading zero");
   if (auto port = parse_port_number(text)) return *port;
   return invalid("out of range 1..65535");

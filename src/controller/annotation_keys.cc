@@ -4,15 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "common/ascii.h"
 #include "kube/name_validation.h"
 
 namespace berth::controller {
-namespace {
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-}  // namespace
-
 Result<void> validate(const AnnotationConfig& config) {
   if (auto error = kube::dns1123_subdomain_error(config.prefix); !error.empty()) {
     return make_error(ErrorCode::kInvalidArgument,
@@ -54,7 +49,7 @@ std::optional<std::string_view> name_under_prefix(const AnnotationConfig& config
 
 bool is_allocation_key(const AnnotationConfig& config, std::string_view key) {
   auto name = name_under_prefix(config, key);
-  return name && !name->empty() && std::ranges::all_of(*name, is_digit);
+  return name && is_ascii_digits(*name);
 }
 
 std::string quarantine_key(const AnnotationConfig& config) { return config.prefix + "/quarantine"; }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <variant>
 
+#include "common/ascii.h"
 #include "common/go_duration.h"
 
 namespace berth::dataplane {
@@ -37,15 +38,14 @@ constexpr std::string_view kOptionNames[] = {kAllowSources,  kBackend,        kB
                                              kCheckHttp,     kCheckUser,      kMaxconn,      kProxyProtocol,
                                              kTimeoutClient, kTimeoutConnect, kTimeoutServer};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alnum(char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_user_char(char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; }
 bool is_path_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '/' || c == '-'; }
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 // Canonical decimal in [min, max]: digits only, no sign, no leading zero (as parse_host_port).
 std::optional<int> parse_canonical(std::string_view text, int min, int max) {
-  if (text.empty() || text.size() > 10 || !std::ranges::all_of(text, is_digit)) return std::nullopt;
+  if (text.empty() || text.size() > 10 || !is_ascii_digits(text)) return std::nullopt;
   if (text.size() > 1 && text.front() == '0') return std::nullopt;
   long long value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -2,16 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/service_port_fixture.h"
+
 namespace berth::controller {
 namespace {
-
-kube::ServicePort port(std::int32_t number, std::string protocol = "TCP") {
-  kube::ServicePort p;
-  p.port = number;
-  p.target_port.value = number;
-  p.protocol = std::move(protocol);
-  return p;
-}
 
 kube::Service service_with(std::vector<kube::ServicePort> ports, std::map<std::string, std::string> annotations) {
   kube::Service service;

@@ -2,17 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/service_port_fixture.h"
+
 namespace berth::controller {
 namespace {
-
-kube::ServicePort port(std::int32_t number, std::string protocol, std::string name = "") {
-  kube::ServicePort p;
-  p.name = std::move(name);
-  p.port = number;
-  p.target_port.value = number;
-  p.protocol = std::move(protocol);
-  return p;
-}
 
 std::vector<std::int32_t> numbers(const std::vector<kube::ServicePort>& ports) {
   std::vector<std::int32_t> out;

@@ -25,8 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kWait = 30s;
-
 // `show servers state` of HAProxy's current worker, through the master CLI.
 Result<haproxy::ServersState> servers_state(DataplaneCluster& c) {
   auto table = c.haproxy_status();

@@ -10,6 +10,7 @@
 // Tests that run at the same time must use different port blocks.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@
 #include "support/dataplane_cluster.h"
 
 namespace berth::testing {
+
+// How long an end-to-end test waits for berth and HAProxy to converge before it fails: far
+// beyond the sub-second it takes here, so a slow CI machine is not a failure.
+inline constexpr std::chrono::seconds kWait{30};
 
 // A marked Service with one TCP port named "db" and optional extra annotations, as YAML.
 inline std::string service_yaml(const std::string& name, int port,

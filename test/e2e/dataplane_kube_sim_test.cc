@@ -25,8 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kWait = 30s;
-
 std::string greeting_or_error(int port, const std::string& address = "127.0.0.1") {
   auto g = greeting_at(address, port, 2s);
   return g ? *g : "error: " + g.error().describe();

@@ -10,12 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "model_fixtures.h"
+
 namespace berth::haproxy {
 namespace {
-
-IpAddress ip(const char* text) { return IpAddress::parse(text).value(); }
-Cidr cidr(const char* text) { return Cidr::parse(text).value(); }
-Server server(const char* address, int port) { return Server{ip(address), port}; }
 
 ConfigRenderer default_renderer() {
   return ConfigRenderer::create(std::string(ConfigRenderer::default_template())).value();

@@ -31,6 +31,7 @@
 #include "haproxy/servers_state.h"
 #include "haproxy_test_env.h"
 #include "support/echo_server.h"
+#include "model_fixtures.h"
 
 namespace berth::haproxy {
 namespace {
@@ -41,10 +42,6 @@ using testenv::PortHolder;
 using Action = ApplyResult::Action;
 
 constexpr auto kIo = 2s;
-
-IpAddress ip(std::string_view text) { return *IpAddress::parse(text); }
-
-bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
 
 std::string file_text(const std::filesystem::path& path) { return read_whole_file(path).value_or("(unreadable)"); }
 

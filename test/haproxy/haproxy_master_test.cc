@@ -17,6 +17,7 @@
 #include "haproxy/master_socket.h"
 #include "haproxy/servers_state.h"
 #include "haproxy_test_env.h"
+#include "model_fixtures.h"
 #include "support/echo_server.h"
 
 namespace berth::haproxy {
@@ -32,23 +33,21 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kStartTimeout = 10s;
 constexpr auto kReloadTimeout = 10s;
-constexpr auto kIo = 5s;
+constexpr auto kClientIo = 5s;
 constexpr const char* kEchoName = "echo";
 
 long long ms_since(SteadyClock::time_point begin) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - begin).count();
 }
 
-bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
-
 // A new connection to 127.0.0.1:<port> reaches the echo server (its greeting) and `line` comes back.
 ::testing::AssertionResult echoes_through(int port, const std::string& line) {
-  auto client = TcpClient::connect("127.0.0.1", port, kIo);
+  auto client = TcpClient::connect("127.0.0.1", port, kClientIo);
   if (!client) return ::testing::AssertionFailure() << "connect: " << client.error().describe();
-  auto greeting = (*client)->read_line(kIo);
+  auto greeting = (*client)->read_line(kClientIo);
   if (!greeting) return ::testing::AssertionFailure() << "no greeting: " << greeting.error().describe();
   if (*greeting != kEchoName) return ::testing::AssertionFailure() << "greeted by \"" << *greeting << "\"";
-  if (!(*client)->round_trip(line, kIo)) return ::testing::AssertionFailure() << "\"" << line << "\" did not come back";
+  if (!(*client)->round_trip(line, kClientIo)) return ::testing::AssertionFailure() << "\"" << line << "\" did not come back";
   return ::testing::AssertionSuccess();
 }
 
@@ -177,10 +176,10 @@ TEST_F(RunningHaproxy, CommandsThatCouldSmuggleAnotherAreRefusedUnsent) {
 }
 
 TEST_F(RunningHaproxy, ReloadHandsOverToANewWorkerWhileAHeldConnectionStaysWithTheOld) {
-  auto held = TcpClient::connect("127.0.0.1", port_, kIo);
+  auto held = TcpClient::connect("127.0.0.1", port_, kClientIo);
   ASSERT_TRUE(held) << held.error().describe();
-  ASSERT_EQ((*held)->read_line(kIo).value_or("(no greeting)"), kEchoName);
-  ASSERT_TRUE((*held)->round_trip("before", kIo)) << "the held connection did not work before the reload";
+  ASSERT_EQ((*held)->read_line(kClientIo).value_or("(no greeting)"), kEchoName);
+  ASSERT_TRUE((*held)->round_trip("before", kClientIo)) << "the held connection did not work before the reload";
   const int old_worker = *table_.current_worker();
 
   // A changed, valid config: a second frontend.
@@ -201,14 +200,14 @@ TEST_F(RunningHaproxy, ReloadHandsOverToANewWorkerWhileAHeldConnectionStaysWithT
   EXPECT_NE(*reloaded->current_worker(), old_worker);
   EXPECT_EQ(reloaded->old_workers(), std::vector<int>{old_worker});
 
-  EXPECT_TRUE((*held)->round_trip("after", kIo));
+  EXPECT_TRUE((*held)->round_trip("after", kClientIo));
   // The old worker still lists as old while it drains; the new frontend accepts.
   auto status = env_.master.status();
   ASSERT_TRUE(status);
   EXPECT_EQ(status->old_workers(), std::vector<int>{old_worker});
   // The new worker has the new frontend but its slot is disabled (runtime state is not carried
   // over without a state file): it accepts and closes.
-  auto fresh = testing::greeting_at("127.0.0.1", second_port, kIo);
+  auto fresh = testing::greeting_at("127.0.0.1", second_port, kClientIo);
   EXPECT_FALSE(fresh) << "greeted by \"" << *fresh << "\"";
 }
 

@@ -9,14 +9,13 @@
 #include <gtest/gtest.h>
 
 #include "haproxy_test_env.h"
+#include "model_fixtures.h"
 
 namespace berth::haproxy {
 namespace {
 
 using testenv::PortHolder;
 using testenv::free_port;
-
-IpAddress ip(std::string_view text) { return *IpAddress::parse(text); }
 
 std::vector<PortConflict> probe(const std::vector<IpAddress>& addresses, std::vector<int> ports) {
   auto conflicts = ports_in_use(addresses, ports);

@@ -9,15 +9,12 @@
 #include "haproxy/config_renderer.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
+#include "model_fixtures.h"
 
 namespace berth::haproxy {
 namespace {
 
 constexpr const char* kHaproxy = "/usr/sbin/haproxy";
-
-IpAddress ip(const char* text) { return IpAddress::parse(text).value(); }
-Cidr cidr(const std::string& text) { return Cidr::parse(text).value(); }
-Server server(const char* address, int port) { return Server{ip(address), port}; }
 
 struct Verdict {
   int exit_code = -1;

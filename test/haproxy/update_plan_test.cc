@@ -4,13 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "model_fixtures.h"
+
 namespace berth::haproxy {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-Server server(const char* ip, int port) { return Server{*IpAddress::parse(ip), port}; }
 
 Listener listener(int host_port, std::vector<Server> servers, const char* name = "mysql") {
   Listener l;

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kServices = "/api/v1/namespaces/default/services";
 
-json service(std::string_view name, int port = 80) {
+json service_manifest(std::string_view name, int port = 80) {
   return {{"apiVersion", "v1"},
           {"kind", "Service"},
           {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", {{"app", name}}}}},
@@ -158,7 +158,7 @@ TEST_F(ApiServerTest, RequiresABearerToken) {
 }
 
 TEST_F(ApiServerTest, CreateGetAndStatusErrors) {
-  auto created = call("POST", kServices, service("web"));
+  auto created = call("POST", kServices, service_manifest("web"));
   ASSERT_EQ(created.status, 201) << created.body;
   auto object = parse(created);
   EXPECT_FALSE(object["metadata"]["uid"].get<std::string>().empty());
@@ -169,7 +169,7 @@ TEST_F(ApiServerTest, CreateGetAndStatusErrors) {
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(parse(got)["metadata"]["uid"], object["metadata"]["uid"]);
 
-  auto again = call("POST", kServices, service("web"));
+  auto again = call("POST", kServices, service_manifest("web"));
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(parse(again)["reason"], "AlreadyExists");
   EXPECT_EQ(parse(again)["code"], 409);
@@ -183,12 +183,12 @@ TEST_F(ApiServerTest, CreateGetAndStatusErrors) {
   EXPECT_EQ(status["details"]["name"], "nope");
   EXPECT_EQ(status["details"]["kind"], "services");
 
-  auto elsewhere = service("x");
+  auto elsewhere = service_manifest("x");
   elsewhere["metadata"]["namespace"] = "absent";
   EXPECT_EQ(call("POST", "/api/v1/namespaces/absent/services", elsewhere).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/pods").status, 404);
 
-  auto invalid = call("POST", kServices, service("Bad_Name"));
+  auto invalid = call("POST", kServices, service_manifest("Bad_Name"));
   EXPECT_EQ(invalid.status, 422);
   EXPECT_EQ(parse(invalid)["reason"], "Invalid");
 
@@ -197,7 +197,7 @@ TEST_F(ApiServerTest, CreateGetAndStatusErrors) {
   EXPECT_EQ(malformed->status, 400);
   EXPECT_EQ(parse(*malformed)["reason"], "BadRequest");
 
-  auto wrong_ns = service("other");
+  auto wrong_ns = service_manifest("other");
   wrong_ns["metadata"]["namespace"] = "kube-system";
   EXPECT_EQ(call("POST", kServices, wrong_ns).status, 400);
 
@@ -221,7 +221,7 @@ TEST_F(ApiServerTest, CreateGetAndStatusErrors) {
 }
 
 TEST_F(ApiServerTest, ListsPageWithContinueTokens) {
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(call("POST", kServices, service("s" + std::to_string(i))).status, 201);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(call("POST", kServices, service_manifest("s" + std::to_string(i))).status, 201);
   std::vector<std::string> names;
   std::string token;
   int pages = 0;
@@ -249,7 +249,7 @@ TEST_F(ApiServerTest, ListsPageWithContinueTokens) {
 }
 
 TEST_F(ApiServerTest, AppliesMergeStrategicAndJsonPatches) {
-  ASSERT_EQ(call("POST", kServices, service("web")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("web")).status, 201);
   std::string path = std::string(kServices) + "/web";
 
   auto merged = call("PATCH", path, {{"metadata", {{"annotations", {{"a", "1"}}}}}}, "application/merge-patch+json");
@@ -280,7 +280,7 @@ TEST_F(ApiServerTest, WatchSeesAddedModifiedDeleted) {
   auto list = parse(call("GET", kServices));
   std::string rv = list["metadata"]["resourceVersion"];
   WatchStream watch(sim_, std::string(kServices) + "?watch=true&resourceVersion=" + rv);
-  ASSERT_EQ(call("POST", kServices, service("web")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("web")).status, 201);
   ASSERT_EQ(call("PATCH", std::string(kServices) + "/web", {{"metadata", {{"labels", {{"v", "2"}}}}}},
                  "application/merge-patch+json")
                 .status,
@@ -298,9 +298,9 @@ TEST_F(ApiServerTest, WatchSeesAddedModifiedDeleted) {
 }
 
 TEST_F(ApiServerTest, WatchFromACompactedVersionGetsAnExpiredErrorEvent) {
-  ASSERT_EQ(call("POST", kServices, service("a")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("a")).status, 201);
   auto old_rv = parse(call("GET", kServices))["metadata"]["resourceVersion"].get<std::string>();
-  ASSERT_EQ(call("POST", kServices, service("b")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("b")).status, 201);
   ASSERT_TRUE(sim_.admin("POST", "/admin/faults/compact"));
 
   auto response = call("GET", std::string(kServices) + "?watch=1&resourceVersion=" + old_rv);
@@ -353,7 +353,7 @@ TEST_F(ApiServerTest, InjectedTooManyRequestsThenRecovery) {
 }
 
 TEST_F(ApiServerTest, StateSurvivesARestart) {
-  auto created = parse(call("POST", kServices, service("keep")));
+  auto created = parse(call("POST", kServices, service_manifest("keep")));
   auto uid = created["metadata"]["uid"];
   auto rv = std::stoll(created["metadata"]["resourceVersion"].get<std::string>());
   int port = sim_.port();
@@ -365,13 +365,13 @@ TEST_F(ApiServerTest, StateSurvivesARestart) {
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(parse(got)["metadata"]["uid"], uid);
   EXPECT_EQ(parse(got)["spec"]["clusterIP"], created["spec"]["clusterIP"]);
-  auto next = parse(call("POST", kServices, service("after")));
+  auto next = parse(call("POST", kServices, service_manifest("after")));
   EXPECT_GT(std::stoll(next["metadata"]["resourceVersion"].get<std::string>()), rv);
   EXPECT_NE(next["spec"]["clusterIP"], created["spec"]["clusterIP"]);
 }
 
 TEST_F(ApiServerTest, WritesReachTheStateFileWithoutAStop) {
-  ASSERT_EQ(call("POST", kServices, service("crashy")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("crashy")).status, 201);
   // The saver writes within its debounce interval (200 ms); wait for it, bounded.
   auto deadline = std::chrono::steady_clock::now() + 10s;
   auto saved = [&] {
@@ -396,7 +396,7 @@ TEST_F(ApiServerTest, InjectedLatencyDelaysApiRequests) {
 }
 
 TEST_F(ApiServerTest, StopIsCleanAndSavesState) {
-  ASSERT_EQ(call("POST", kServices, service("x")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("x")).status, 201);
   auto status = sim_.stop();
   ASSERT_TRUE(status) << status.error().describe();
   EXPECT_EQ(*status, 0);
@@ -404,16 +404,16 @@ TEST_F(ApiServerTest, StopIsCleanAndSavesState) {
 }
 
 TEST_F(ApiServerTest, DryRunStoresNothing) {
-  auto dry = call("POST", std::string(kServices) + "?dryRun=All", service("ghost"));
+  auto dry = call("POST", std::string(kServices) + "?dryRun=All", service_manifest("ghost"));
   EXPECT_EQ(dry.status, 201) << dry.body;
   EXPECT_EQ(parse(dry)["metadata"]["name"], "ghost");
   EXPECT_EQ(call("GET", std::string(kServices) + "/ghost").status, 404);
 
-  ASSERT_EQ(call("POST", kServices, service("real")).status, 201);
+  ASSERT_EQ(call("POST", kServices, service_manifest("real")).status, 201);
   auto dry_delete = call("DELETE", std::string(kServices) + "/real?dryRun=All");
   EXPECT_EQ(dry_delete.status, 200);
   EXPECT_EQ(call("GET", std::string(kServices) + "/real").status, 200);
-  EXPECT_EQ(call("POST", std::string(kServices) + "?dryRun=Some", service("g")).status, 400);
+  EXPECT_EQ(call("POST", std::string(kServices) + "?dryRun=Some", service_manifest("g")).status, 400);
 }
 
 TEST_F(ApiServerTest, ServesEndpointSlicesLeasesAndEvents) {

@@ -10,13 +10,13 @@ using nlohmann::json;
 
 json obj(std::string ns, std::string name) { return json{{"metadata", {{"namespace", ns}, {"name", name}}}}; }
 
-struct Case {
+struct SelectorCase {
   std::string selector;
   json object;
   bool matches;
 };
 
-class FieldSelectorMatchTest : public ::testing::TestWithParam<Case> {};
+class FieldSelectorMatchTest : public ::testing::TestWithParam<SelectorCase> {};
 
 TEST_P(FieldSelectorMatchTest, Matches) {
   auto sel = FieldSelector::parse(GetParam().selector);
@@ -26,12 +26,12 @@ TEST_P(FieldSelectorMatchTest, Matches) {
 
 INSTANTIATE_TEST_SUITE_P(
     Semantics, FieldSelectorMatchTest,
-    ::testing::Values(Case{"", obj("a", "b"), true}, Case{"metadata.name=b", obj("a", "b"), true},
-                      Case{"metadata.name==b", obj("a", "b"), true}, Case{"metadata.name=c", obj("a", "b"), false},
-                      Case{"metadata.name!=b", obj("a", "b"), false},
-                      Case{"metadata.namespace=a,metadata.name!=c", obj("a", "b"), true},
-                      Case{" metadata.namespace = a ", obj("a", "b"), true},
-                      Case{"metadata.namespace!=kube-system", obj("kube-system", "x"), false}));
+    ::testing::Values(SelectorCase{"", obj("a", "b"), true}, SelectorCase{"metadata.name=b", obj("a", "b"), true},
+                      SelectorCase{"metadata.name==b", obj("a", "b"), true}, SelectorCase{"metadata.name=c", obj("a", "b"), false},
+                      SelectorCase{"metadata.name!=b", obj("a", "b"), false},
+                      SelectorCase{"metadata.namespace=a,metadata.name!=c", obj("a", "b"), true},
+                      SelectorCase{" metadata.namespace = a ", obj("a", "b"), true},
+                      SelectorCase{"metadata.namespace!=kube-system", obj("kube-system", "x"), false}));
 
 TEST(FieldSelectorTest, RejectsUnsupportedFieldsAndMissingOperators) {
   auto bad_field = FieldSelector::parse("spec.clusterIP=1.2.3.4");

@@ -5,16 +5,12 @@
 #include <set>
 
 #include "kube-sim/object_store.h"
+#include "object_fixtures.h"
 
 namespace berth::kubesim {
 namespace {
 
 using nlohmann::json;
-
-json service(std::string name, json labels = json::object()) {
-  return json{{"metadata", {{"name", std::move(name)}, {"labels", std::move(labels)}}},
-              {"spec", {{"ports", json::array({{{"port", 80}}})}}}};
-}
 
 std::string numbered(int i) { return (i < 10 ? "s0" : "s") + std::to_string(i); }
 
@@ -41,7 +37,7 @@ class ObjectStoreListTest : public ::testing::Test {
     ASSERT_TRUE(store_.create(kube::kNamespaces, "", json{{"metadata", {{"name", "b-team"}}}}).has_value());
     for (const auto& [ns, name, app] : std::vector<std::tuple<std::string, std::string, std::string>>{
              {"default", "web", "web"}, {"b-team", "db", "db"}, {"default", "cache", "cache"}, {"default", "db", "db"}}) {
-      ASSERT_TRUE(store_.create(kube::kServices, ns, service(name, {{"app", app}})).has_value());
+      ASSERT_TRUE(store_.create(kube::kServices, ns, labeled_service(name, {{"app", app}})).has_value());
     }
   }
   ObjectStore store_;
@@ -94,7 +90,7 @@ TEST(ObjectStorePagingTest, PagesShowOneConsistentVersionAcrossWrites) {
   std::map<std::string, json> at_start;
   for (int i = 0; i < 20; ++i) {
     std::string name = numbered(i);
-    at_start[name] = *store.create(kube::kServices, "default", service(name));
+    at_start[name] = *store.create(kube::kServices, "default", labeled_service(name));
   }
   std::vector<json> listed;
   std::string token;
@@ -111,8 +107,8 @@ TEST(ObjectStorePagingTest, PagesShowOneConsistentVersionAcrossWrites) {
     ++page;
     std::string name = numbered(20 - page);
     (void)store.remove(kube::kServices, "default", name);
-    ASSERT_TRUE(store.create(kube::kServices, "default", service("a" + std::to_string(page))).has_value());
-    ASSERT_TRUE(store.create(kube::kServices, "default", service("z" + std::to_string(page))).has_value());
+    ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("a" + std::to_string(page))).has_value());
+    ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("z" + std::to_string(page))).has_value());
     name = numbered(page);
     json changed = *store.get(kube::kServices, "default", name);
     changed["metadata"]["labels"] = {{"page", std::to_string(page)}};
@@ -128,10 +124,10 @@ TEST(ObjectStorePagingTest, PagesShowOneConsistentVersionAcrossWrites) {
 
 TEST(ObjectStorePagingTest, ExpiredAndMalformedTokens) {
   ObjectStore store;
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", service("s" + std::to_string(i))).has_value());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("s" + std::to_string(i))).has_value());
   auto p1 = store.list(kube::kServices, req("", "", "", 2));
   ASSERT_TRUE(p1.has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("later")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("later")).has_value());
   store.compact();
   auto expired = store.list(kube::kServices, req("", "", "", 2, p1->continue_token));
   ASSERT_FALSE(expired.has_value());
@@ -149,7 +145,7 @@ TEST(ObjectStorePagingTest, ExpiredAndMalformedTokens) {
 TEST(ObjectStorePagingTest, TokenAtCurrentVersionSurvivesCompaction) {
   // compact() forgets history, but a token taken at the current version needs none.
   ObjectStore store;
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", service("s" + std::to_string(i))).has_value());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("s" + std::to_string(i))).has_value());
   auto p1 = store.list(kube::kServices, req("", "", "", 2));
   store.compact();
   auto p2 = store.list(kube::kServices, req("", "", "", 2, p1->continue_token));

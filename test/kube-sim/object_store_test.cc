@@ -5,17 +5,13 @@
 
 #include <set>
 
+#include "object_fixtures.h"
+
 namespace berth::kubesim {
 namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
-
-json service(std::string name, int port = 80) {
-  return json{{"metadata", {{"name", std::move(name)}}}, {"spec", {{"ports", json::array({{{"port", port}}})}}}};
-}
-
-std::uint64_t rv_of(const json& obj) { return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>()); }
 
 TEST(ObjectStoreTest, CreateStampsServerFields) {
   ObjectStore store;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "kube-sim/object_store.h"
+#include "object_fixtures.h"
 
 namespace berth::kubesim {
 namespace {
@@ -19,12 +20,6 @@ using kube::WatchEventType;
 // unless they fail.
 constexpr milliseconds kBound(5000);
 
-json service(std::string name, json labels = json::object()) {
-  return json{{"metadata", {{"name", std::move(name)}, {"labels", std::move(labels)}}},
-              {"spec", {{"ports", json::array({{{"port", 80}}})}}}};
-}
-
-std::uint64_t rv_of(const json& obj) { return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>()); }
 std::string name_of(const kube::WatchEvent& ev) { return ev.object["metadata"].value("name", ""); }
 
 WatchRequest request(std::string version = "", std::string labels = "", std::string ns = "") {
@@ -48,8 +43,8 @@ void expect_nothing_queued(Watch& w) {
 
 TEST(ObjectStoreWatchTest, FromZeroStartsWithCurrentObjectsThenFollows) {
   ObjectStore store;
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("b")).has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("a")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("b")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("a")).has_value());
   auto w = store.watch(kube::kServices, request("0"));
   ASSERT_TRUE(w.has_value()) << w.error().message;
   Watch& watch = **w;
@@ -61,7 +56,7 @@ TEST(ObjectStoreWatchTest, FromZeroStartsWithCurrentObjectsThenFollows) {
   EXPECT_EQ(name_of(e2), "b");
   expect_nothing_queued(watch);
 
-  json c = *store.create(kube::kServices, "default", service("c"));
+  json c = *store.create(kube::kServices, "default", labeled_service("c"));
   auto added = next_event(watch);
   EXPECT_EQ(added.type, WatchEventType::kAdded);
   EXPECT_EQ(added.object, c);
@@ -87,8 +82,8 @@ TEST(ObjectStoreWatchTest, FromZeroStartsWithCurrentObjectsThenFollows) {
 
 TEST(ObjectStoreWatchTest, ReplaysHistoryAfterVersion) {
   ObjectStore store;
-  json a = *store.create(kube::kServices, "default", service("a"));
-  json b = *store.create(kube::kServices, "default", service("b"));
+  json a = *store.create(kube::kServices, "default", labeled_service("a"));
+  json b = *store.create(kube::kServices, "default", labeled_service("b"));
   ASSERT_TRUE(store.remove(kube::kServices, "default", "a").has_value());
   auto w = store.watch(kube::kServices, request(std::to_string(rv_of(a))));
   ASSERT_TRUE(w.has_value()) << w.error().message;
@@ -111,7 +106,7 @@ TEST(ObjectStoreWatchTest, TooOldVersionIsGone) {
   options.history_limit = 3;
   ObjectStore store(options);
   std::uint64_t start = store.resource_version();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", service("s" + std::to_string(i))).has_value());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("s" + std::to_string(i))).has_value());
   auto old = store.watch(kube::kServices, request(std::to_string(start)));
   ASSERT_FALSE(old.has_value());
   EXPECT_EQ(old.error().code, ErrorCode::kGone);
@@ -131,7 +126,7 @@ TEST(ObjectStoreWatchTest, CompactMakesEveryEarlierVersionGoneButKeepsOpenWatche
   ObjectStore store;
   auto open = store.watch(kube::kServices, request(std::to_string(store.resource_version())));
   ASSERT_TRUE(open.has_value());
-  json a = *store.create(kube::kServices, "default", service("a"));
+  json a = *store.create(kube::kServices, "default", labeled_service("a"));
   std::uint64_t version = store.resource_version();
   store.compact();
   EXPECT_EQ(store.resource_version(), version);
@@ -142,7 +137,7 @@ TEST(ObjectStoreWatchTest, CompactMakesEveryEarlierVersionGoneButKeepsOpenWatche
   EXPECT_TRUE(store.watch(kube::kServices, request("0")).has_value());
   // The open watch still has its event and still follows.
   EXPECT_EQ(next_event(**open).object, a);
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("b")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("b")).has_value());
   EXPECT_EQ(name_of(next_event(**open)), "b");
 }
 
@@ -153,7 +148,7 @@ TEST(ObjectStoreWatchTest, SelectorTransitionsBecomeAddedAndDeleted) {
   auto live = store.watch(kube::kServices, request("", "app=db"));
   ASSERT_TRUE(live.has_value());
 
-  json s = *store.create(kube::kServices, "default", service("s", {{"app", "web"}}));  // not selected
+  json s = *store.create(kube::kServices, "default", labeled_service("s", {{"app", "web"}}));  // not selected
   s["metadata"]["labels"]["app"] = "db";
   s = *store.update(kube::kServices, "default", "s", s);  // moves in: ADDED
   s["metadata"]["labels"]["tier"] = "1";
@@ -193,9 +188,9 @@ TEST(ObjectStoreWatchTest, NamespaceAndFieldSelectorsFilter) {
   auto named_b = store.watch(kube::kServices, by_name);
   ASSERT_TRUE(in_team.has_value());
   ASSERT_TRUE(named_b.has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("a")).has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "team", service("a")).has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("b")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("a")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "team", labeled_service("a")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("b")).has_value());
   auto e = next_event(**in_team);
   EXPECT_EQ(e.object["metadata"]["namespace"], "team");
   expect_nothing_queued(**in_team);
@@ -220,7 +215,7 @@ TEST(ObjectStoreWatchTest, BookmarksCarryTheCurrentVersionWhenIdle) {
   r.bookmark_interval = milliseconds(1);
   auto w = store.watch(kube::kServices, r);
   ASSERT_TRUE(w.has_value());
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("a")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("a")).has_value());
   // Writes to other resources move the version too.
   ASSERT_TRUE(store.create(kube::kLeases, "default", json{{"metadata", {{"name", "l"}}}}).has_value());
   auto added = next_event(**w);
@@ -259,7 +254,7 @@ TEST(ObjectStoreWatchTest, DropAndCloseEndWatches) {
   reader.join();
   EXPECT_TRUE(woke);
   // Writes after the drop do not reach the dropped watch.
-  ASSERT_TRUE(store.create(kube::kServices, "default", service("x")).has_value());
+  ASSERT_TRUE(store.create(kube::kServices, "default", labeled_service("x")).has_value());
   EXPECT_FALSE((*b)->next(milliseconds(0)).has_value());
 }
 
@@ -285,7 +280,7 @@ TEST(ObjectStoreWatchTest, ManyWatchesAtOnce) {
     ASSERT_TRUE(w.has_value());
     watches.push_back(*w);
   }
-  json a = *store.create(kube::kServices, "default", service("a"));
+  json a = *store.create(kube::kServices, "default", labeled_service("a"));
   for (auto& w : watches) EXPECT_EQ(next_event(*w).object, a);
 }
 
@@ -321,7 +316,7 @@ TEST(ObjectStoreWatchTest, ConcurrentWritersAndWatchersSeeOneOrder) {
       writers.emplace_back([&store, t] {
         for (int i = 0; i < kPerWriter; ++i) {
           std::string name = "w" + std::to_string(t) + "-" + std::to_string(i);
-          auto created = store.create(kube::kServices, "default", service(name));
+          auto created = store.create(kube::kServices, "default", labeled_service(name));
           if (!created) continue;
           json changed = *created;
           changed["metadata"]["labels"] = {{"n", std::to_string(i)}};

@@ -11,18 +11,18 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-struct Case {
+struct ValidationCase {
   std::string name;
   const kube::ResourceType* type;
   json object;
   std::string message;  // the whole 422 message
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ValidationCase& c, std::ostream* os) { *os << c.name; }
 
 json svc(std::string name, json spec) { return json{{"metadata", {{"name", std::move(name)}}}, {"spec", std::move(spec)}}; }
 
-class ObjectValidationTest : public ::testing::TestWithParam<Case> {};
+class ObjectValidationTest : public ::testing::TestWithParam<ValidationCase> {};
 
 // Through the store, so defaults apply first as in kube-apiserver.
 TEST_P(ObjectValidationTest, CreateIsRejected) {
@@ -42,53 +42,53 @@ const std::string kDns1035 =
 INSTANTIATE_TEST_SUITE_P(
     Rules, ObjectValidationTest,
     ::testing::Values(
-        Case{"port_range", &kube::kServices, svc("x", {{"ports", {{{"port", 70000}, {"targetPort", 80}}}}}),
+        ValidationCase{"port_range", &kube::kServices, svc("x", {{"ports", {{{"port", 70000}, {"targetPort", 80}}}}}),
              "Service \"x\" is invalid: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"},
-        Case{"port_missing", &kube::kServices, svc("x", {{"ports", {{{"name", "a"}}}}}),
+        ValidationCase{"port_missing", &kube::kServices, svc("x", {{"ports", {{{"name", "a"}}}}}),
              "Service \"x\" is invalid: spec.ports[0].port: Required value"},
-        Case{"no_ports", &kube::kServices, svc("x", json::object()), "Service \"x\" is invalid: spec.ports: Required value"},
-        Case{"protocol", &kube::kServices, svc("x", {{"ports", {{{"port", 80}, {"protocol", "HTTP"}}}}}),
+        ValidationCase{"no_ports", &kube::kServices, svc("x", json::object()), "Service \"x\" is invalid: spec.ports: Required value"},
+        ValidationCase{"protocol", &kube::kServices, svc("x", {{"ports", {{{"port", 80}, {"protocol", "HTTP"}}}}}),
              "Service \"x\" is invalid: spec.ports[0].protocol: Unsupported value: \"HTTP\": supported values: "
              "\"SCTP\", \"TCP\", \"UDP\""},
-        Case{"names_required", &kube::kServices, svc("x", {{"ports", {{{"port", 80}}, {{"port", 81}}}}}),
+        ValidationCase{"names_required", &kube::kServices, svc("x", {{"ports", {{{"port", 80}}, {{"port", 81}}}}}),
              "Service \"x\" is invalid: [spec.ports[0].name: Required value, spec.ports[1].name: Required value]"},
-        Case{"names_unique", &kube::kServices,
+        ValidationCase{"names_unique", &kube::kServices,
              svc("x", {{"ports", {{{"port", 80}, {"name", "a"}}, {{"port", 81}, {"name", "a"}}}}}),
              "Service \"x\" is invalid: spec.ports[1].name: Duplicate value: \"a\""},
-        Case{"target_port", &kube::kServices, svc("x", {{"ports", {{{"port", 80}, {"targetPort", 0x10000}}}}}),
+        ValidationCase{"target_port", &kube::kServices, svc("x", {{"ports", {{{"port", 80}, {"targetPort", 0x10000}}}}}),
              "Service \"x\" is invalid: spec.ports[0].targetPort: Invalid value: 65536: must be between 1 and 65535, inclusive"},
-        Case{"type", &kube::kServices, svc("x", {{"type", "Magic"}, {"ports", {{{"port", 80}}}}}),
+        ValidationCase{"type", &kube::kServices, svc("x", {{"type", "Magic"}, {"ports", {{{"port", 80}}}}}),
              "Service \"x\" is invalid: spec.type: Unsupported value: \"Magic\": supported values: \"ClusterIP\", "
              "\"ExternalName\", \"LoadBalancer\", \"NodePort\""},
-        Case{"service_name_dns1035", &kube::kServices, svc("1db", {{"ports", {{{"port", 80}}}}}),
+        ValidationCase{"service_name_dns1035", &kube::kServices, svc("1db", {{"ports", {{{"port", 80}}}}}),
              "Service \"1db\" is invalid: metadata.name: Invalid value: \"1db\": " + kDns1035},
-        Case{"service_name_length", &kube::kServices, svc(std::string(64, 'a'), {{"ports", {{{"port", 80}}}}}),
+        ValidationCase{"service_name_length", &kube::kServices, svc(std::string(64, 'a'), {{"ports", {{{"port", 80}}}}}),
              "Service \"" + std::string(64, 'a') + "\" is invalid: metadata.name: Invalid value: \"" +
                  std::string(64, 'a') + "\": must be no more than 63 characters"},
-        Case{"name_required", &kube::kLeases, json{{"spec", json::object()}},
+        ValidationCase{"name_required", &kube::kLeases, json{{"spec", json::object()}},
              "Lease \"\" is invalid: metadata.name: Required value: name or generateName is required"},
-        Case{"annotation_key", &kube::kLeases, json{{"metadata", {{"name", "l"}, {"annotations", {{"bad key", "v"}}}}}},
+        ValidationCase{"annotation_key", &kube::kLeases, json{{"metadata", {{"name", "l"}, {"annotations", {{"bad key", "v"}}}}}},
              "Lease \"l\" is invalid: metadata.annotations: Invalid value: \"bad key\": name part must consist of "
              "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
              "'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"},
-        Case{"annotations_too_big", &kube::kLeases,
+        ValidationCase{"annotations_too_big", &kube::kLeases,
              json{{"metadata", {{"name", "l"}, {"annotations", {{"a", std::string(256 * 1024, 'x')}}}}}},
              "Lease \"l\" is invalid: metadata.annotations: Too long: must have at most 262144 bytes"},
-        Case{"label_value", &kube::kLeases, json{{"metadata", {{"name", "l"}, {"labels", {{"app", "-x"}}}}}},
+        ValidationCase{"label_value", &kube::kLeases, json{{"metadata", {{"name", "l"}, {"labels", {{"app", "-x"}}}}}},
              "Lease \"l\" is invalid: metadata.labels: Invalid value: \"-x\": a valid label must be an empty string or "
              "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character "
              "(e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"},
-        Case{"address_type", &kube::kEndpointSlices, json{{"metadata", {{"name", "s"}}}},
+        ValidationCase{"address_type", &kube::kEndpointSlices, json{{"metadata", {{"name", "s"}}}},
              "EndpointSlice \"s\" is invalid: addressType: Required value"},
-        Case{"address_type_value", &kube::kEndpointSlices,
+        ValidationCase{"address_type_value", &kube::kEndpointSlices,
              json{{"metadata", {{"name", "s"}}}, {"addressType", "IPv5"}},
              "EndpointSlice \"s\" is invalid: addressType: Unsupported value: \"IPv5\": supported values: \"FQDN\", "
              "\"IPv4\", \"IPv6\""},
-        Case{"namespace_name", &kube::kNamespaces, json{{"metadata", {{"name", "Team"}}}},
+        ValidationCase{"namespace_name", &kube::kNamespaces, json{{"metadata", {{"name", "Team"}}}},
              "Namespace \"Team\" is invalid: metadata.name: Invalid value: \"Team\": a lowercase RFC 1123 label must "
              "consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric "
              "character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<ValidationCase>& info) { return info.param.name; });
 
 TEST(ObjectValidationAcceptTest, ValidObjectsPass) {
   ObjectStore store;

@@ -12,10 +12,12 @@
 #include "kube/instant_clock.h"
 #include "support/temp_dir.h"
 #include "support/scripted_http_server.h"
+#include "support/status_body.h"
 
 namespace berth::kube {
 namespace {
 
+using berth::testing::failure_status_body;
 using berth::testing::InstantClock;
 using berth::testing::ScriptedHttpServer;
 using berth::testing::ScriptedResponse;
@@ -23,12 +25,6 @@ using berth::testing::TempDir;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
-
-std::string status_body(int code, std::string_view reason, std::string_view message) {
-  return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-              {"reason", reason}, {"message", message}, {"code", code}}
-      .dump();
-}
 
 const std::string kServiceBody = R"({"kind":"Service","metadata":{"name":"db","namespace":"default","resourceVersion":"5"}})";
 
@@ -89,7 +85,7 @@ TEST_F(RestClientTest, ConnectionIsKeptAlive) {
 }
 
 TEST_F(RestClientTest, TooManyRequestsHonoursRetryAfter) {
-  server_.enqueue(ScriptedResponse::with_body(429, status_body(429, "TooManyRequests", "slow down")).header("Retry-After", "1"));
+  server_.enqueue(ScriptedResponse::with_body(429, failure_status_body(429, "TooManyRequests", "slow down")).header("Retry-After", "1"));
   server_.enqueue(ScriptedResponse::with_body(200, kServiceBody));
   auto doc = client().get(kServices, "default", "db");
   ASSERT_TRUE(doc) << doc.error().describe();
@@ -114,7 +110,7 @@ TEST_F(RestClientTest, ServiceUnavailableStormThenSuccessBacksOffExponentially) 
 }
 
 TEST_F(RestClientTest, GivesUpAfterMaxAttempts) {
-  server_.set_handler([](const auto&) { return ScriptedResponse::with_body(500, status_body(500, "InternalError", "boom")); });
+  server_.set_handler([](const auto&) { return ScriptedResponse::with_body(500, failure_status_body(500, "InternalError", "boom")); });
   auto doc = client().get(kServices, "default", "db");
   ASSERT_FALSE(doc);
   EXPECT_EQ(doc.error().code, ErrorCode::kServerError);
@@ -124,7 +120,7 @@ TEST_F(RestClientTest, GivesUpAfterMaxAttempts) {
 }
 
 TEST_F(RestClientTest, PostIsNotRetriedAfter500ButIsAfter503) {
-  server_.enqueue(ScriptedResponse::with_body(500, status_body(500, "InternalError", "maybe created")));
+  server_.enqueue(ScriptedResponse::with_body(500, failure_status_body(500, "InternalError", "maybe created")));
   auto first = client().create(kEvents, "default", json{{"metadata", {{"name", "e"}}}});
   ASSERT_FALSE(first);
   EXPECT_EQ(first.error().code, ErrorCode::kServerError);
@@ -143,10 +139,10 @@ TEST_F(RestClientTest, PostIsNotRetriedAfter500ButIsAfter503) {
 }
 
 TEST_F(RestClientTest, ConflictAndAlreadyExistsAreDistinguished) {
-  server_.enqueue(ScriptedResponse::with_body(409, status_body(409, "AlreadyExists", "leases \"l\" already exists")));
-  server_.enqueue(ScriptedResponse::with_body(409, status_body(409, "Conflict", "the object has been modified")));
-  server_.enqueue(ScriptedResponse::with_body(404, status_body(404, "NotFound", "services \"x\" not found")));
-  server_.enqueue(ScriptedResponse::with_body(422, status_body(422, "Invalid", "spec.ports: Required value")));
+  server_.enqueue(ScriptedResponse::with_body(409, failure_status_body(409, "AlreadyExists", "leases \"l\" already exists")));
+  server_.enqueue(ScriptedResponse::with_body(409, failure_status_body(409, "Conflict", "the object has been modified")));
+  server_.enqueue(ScriptedResponse::with_body(404, failure_status_body(404, "NotFound", "services \"x\" not found")));
+  server_.enqueue(ScriptedResponse::with_body(422, failure_status_body(422, "Invalid", "spec.ports: Required value")));
   auto created = client().create(kLeases, "ns", json{{"metadata", {{"name", "l"}}}});
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ErrorCode::kAlreadyExists);
@@ -174,7 +170,7 @@ TEST_F(RestClientTest, UnauthorizedReReadsTheTokenOnceAndRetries) {
   tokens_ = std::make_unique<TokenSource>(file, clock_, std::chrono::hours(1));
   server_.set_handler([](const berth::testing::RecordedRequest& r) {
     if (r.header("Authorization") != "Bearer new-1") {
-      return ScriptedResponse::with_body(401, status_body(401, "Unauthorized", "Unauthorized"));
+      return ScriptedResponse::with_body(401, failure_status_body(401, "Unauthorized", "Unauthorized"));
     }
     return ScriptedResponse::with_body(200, kServiceBody);
   });
@@ -304,7 +300,7 @@ TEST_F(RestClientTest, WatchHandlerCanStopTheStream) {
 }
 
 TEST_F(RestClientTest, WatchErrorAnswersAreNotRetried) {
-  server_.enqueue(ScriptedResponse::with_body(410, status_body(410, "Expired", "too old resource version")));
+  server_.enqueue(ScriptedResponse::with_body(410, failure_status_body(410, "Expired", "too old resource version")));
   server_.enqueue(ScriptedResponse::with_body(429).header("Retry-After", "1"));
   server_.enqueue(ScriptedResponse::with_body(401));
   auto handler = [](WatchEvent&&) { return true; };

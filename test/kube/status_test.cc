@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/status_body.h"
+
 namespace berth::kube {
 namespace {
 
-std::string status_body(int code, std::string_view reason, std::string_view message) {
-  return nlohmann::json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                        {"reason", reason}, {"message", message}, {"code", code}}
-      .dump();
-}
+using berth::testing::failure_status_body;
 
 TEST(StatusTest, MapsCodesAndReasons) {
   struct Case {
@@ -26,7 +24,7 @@ TEST(StatusTest, MapsCodesAndReasons) {
                         Case{500, "InternalError", ErrorCode::kServerError},
                         Case{503, "ServiceUnavailable", ErrorCode::kServerError},
                         Case{400, "BadRequest", ErrorCode::kHttpError}, Case{418, "", ErrorCode::kHttpError}}) {
-    Error e = error_from_response(c.http, status_body(c.http, c.reason, "the message"));
+    Error e = error_from_response(c.http, failure_status_body(c.http, c.reason, "the message"));
     EXPECT_EQ(e.code, c.code) << c.http << " " << c.reason;
     EXPECT_EQ(e.http_status, c.http);
     EXPECT_EQ(e.message, "the message");
@@ -48,7 +46,7 @@ TEST(StatusTest, ToleratesBodiesThatAreNotStatus) {
 }
 
 TEST(StatusTest, WatchErrorObject) {
-  auto gone = nlohmann::json::parse(status_body(410, "Expired", "too old resource version: 1 (5)"));
+  auto gone = nlohmann::json::parse(failure_status_body(410, "Expired", "too old resource version: 1 (5)"));
   Error e = error_from_status_object(gone);
   EXPECT_EQ(e.code, ErrorCode::kGone);
   EXPECT_EQ(e.http_status, 410);

@@ -195,15 +195,6 @@ bool has_status_subresource(const ResourceType& type) { return type.kind == "Ser
 
 constexpr std::array<std::string_view, 3> kInitialNamespaces = {"default", "kube-system", "kube-public"};
 
-struct HistoryEvent {
-  std::uint64_t version = 0;
-  std::string resource;
-  WatchEventType type = WatchEventType::kAdded;
-  Key key;
-  ObjectPtr object;  // the new content; for DELETED the deleted object with the delete's version
-  ObjectPtr prev;    // the content before; null for ADDED
-};
-
 }  // namespace
 
 const std::vector<kube::ResourceType>& served_resources() { return all_resources(); }
@@ -216,6 +207,17 @@ const kube::ResourceType* find_resource(std::string_view group, std::string_view
 }
 
 struct ObjectStore::State {
+  // One write as the watch history keeps it. Nested here rather than in the anonymous namespace:
+  // State is a class with linkage, and its members must not have types without it.
+  struct HistoryEvent {
+    std::uint64_t version = 0;
+    std::string resource;
+    WatchEventType type = WatchEventType::kAdded;
+    Key key;
+    ObjectPtr object;  // the new content; for DELETED the deleted object with the delete's version
+    ObjectPtr prev;    // the content before; null for ADDED
+  };
+
   explicit State(StoreOptions opts) : options(std::move(opts)), ips(make_allocator(options.service_cidr)) {}
 
   static ClusterIpAllocator make_allocator(const std::string& cidr) {
@@ -697,7 +699,7 @@ Result<std::shared_ptr<Watch>> ObjectStore::watch(const ResourceType& type, cons
     }
   } else {
     auto it = std::lower_bound(state_->history.begin(), state_->history.end(), *from + 1,
-                               [](const HistoryEvent& e, std::uint64_t v) { return e.version < v; });
+                               [](const State::HistoryEvent& e, std::uint64_t v) { return e.version < v; });
     for (; it != state_->history.end(); ++it) {
       if (it->resource != filter->resource) continue;
       auto ev = filter_event(*filter, it->type, it->prev.get(), *it->object, it->version);

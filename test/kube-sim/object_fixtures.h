@@ -1,0 +1,27 @@
+// Minimal objects for the ObjectStore's tests: what a client would POST, before defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace berth::kubesim {
+
+// A Service with one port.
+inline nlohmann::json service(std::string name, int port = 80) {
+  return {{"metadata", {{"name", std::move(name)}}}, {"spec", {{"ports", nlohmann::json::array({{{"port", port}}})}}}};
+}
+
+// A Service with one port (80) and the given labels, for selector and watch tests.
+inline nlohmann::json labeled_service(std::string name, nlohmann::json labels = nlohmann::json::object()) {
+  nlohmann::json s = service(std::move(name));
+  s["metadata"]["labels"] = std::move(labels);
+  return s;
+}
+
+inline std::uint64_t rv_of(const nlohmann::json& obj) {
+  return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>());
+}
+
+}  // namespace berth::kubesim
