@@ -216,7 +216,8 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
                  "address the host ports listen on (repeatable; IPv4 or IPv6; \"::\" alone is dual-stack; default 0.0.0.0)");
   std::string log_target = "none";
   cli.add_option("--haproxy-log-target", log_target,
-                 "where HAProxy logs sessions: none, stdout, stderr, a syslog socket path, or <ip>:<port> (UDP)")
+                 "where HAProxy writes the connection audit log, a line per TCP session: none, stdout, stderr, a syslog "
+                 "socket path, or <ip>:<port> (UDP)")
       ->capture_default_str();
   cli.add_option("--max-old-workers", d.global.max_old_workers,
                  "old HAProxy workers kept after reloads before the oldest is stopped (0: unlimited, no session is cut)")

@@ -184,6 +184,7 @@ mustache::data listener_data(const Listener& listener, const GlobalSettings& glo
   data["service_name"] = mustache::data{named ? service.name : std::string()};
   data["service_port"] = mustache::data{named ? std::to_string(service.port) : std::string()};
 
+  data["logging"] = mustache::data{global.log.kind != LogTarget::Kind::kNone};
   data["binds"] = binds_data(global.bind_addresses, listener.host_port);
   data["timeout_client"] = mustache::data{format_duration(options.timeout_client)};
   data["timeout_connect"] = mustache::data{format_duration(options.timeout_connect)};

@@ -41,7 +41,8 @@ defaults
     mode tcp
 {{#logging}}
     log global
-    option tcplog
+{{! The connection audit log (docs/operations.md): one line per TCP session when it ends, as key=value fields. Every value is HAProxy's own (addresses, counts, times) or the validated Service name a frontend sets, so a client cannot forge a field. }}
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
 {{/logging}}
 {{! tcpka: sessions last hours; keepalive probes let the kernel drop a peer that vanished without a FIN instead of holding its slot forever. }}
     option tcpka
@@ -61,6 +62,12 @@ frontend {{name}}
     bind {{address}}{{#v4v6}} v4v6{{/v4v6}}{{#v6only}} v6only{{/v6only}}
 {{/binds}}
     timeout client {{timeout_client}}
+{{#logging}}
+{{#has_service}}
+{{! Names the Service in the audit log line; set first, so a connection the allow-list refuses later carries it too. }}
+    tcp-request connection set-var(sess.berth_service) str({{service}})
+{{/has_service}}
+{{/logging}}
 {{#has_maxconn}}
     maxconn {{maxconn}}
 {{/has_maxconn}}

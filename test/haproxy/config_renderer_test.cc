@@ -479,7 +479,7 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
     option tcpka
     load-server-state-from-file global
     default-server inter 300ms fall 2 rise 2
@@ -493,7 +493,7 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
     option tcpka
     default-server inter 2s fall 2 rise 2
 )"});
@@ -508,7 +508,7 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
     option tcpka
     default-server inter 1m fall 2 rise 2
 )"});
@@ -524,7 +524,7 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
     option tcpka
     load-server-state-from-file global
     default-server inter 2s fall 2 rise 2
@@ -540,7 +540,7 @@ global
 defaults
     mode tcp
     log global
-    option tcplog
+    log-format "client=%ci:%cp host_port=%fp service=%[var(sess.berth_service)] backend=%b/%s server=%si:%sp bytes_in=%U bytes_out=%B duration_ms=%Tt connect_ms=%Tc termination=%ts accepted=%t"
     option tcpka
     default-server inter 2s fall 2 rise 2
 )"});
@@ -653,30 +653,46 @@ TEST(ConfigRenderer, RendersFromSeveralThreadsAtOnce) {
   for (const auto& result : results) EXPECT_EQ(result, expected);
 }
 
-// Names reach the config only in a comment, and only when they are DNS-1123 labels.
-TEST(ConfigRenderer, NeverPrintsAServiceNameThatIsNotALabel) {
-  const auto renderer = default_renderer();
-  Config anonymous;
-  anonymous.model.listeners[26735] = listener(26735, {}, {server("10.0.0.1", 3306)});
-  anonymous.model.listeners[26735].service = ServiceRef{};
-  const auto expected = renderer.render(anonymous);
-  ASSERT_EQ(expected.find("# default"), std::string::npos);
-  ASSERT_NE(expected.find("\nfrontend p26735\n"), std::string::npos);
+// With logging on, each frontend names its Service for the audit log's service= field.
+TEST(ConfigRenderer, NamesTheServiceForTheAuditLogWhenLogging) {
+  Config config;
+  config.model.listeners[26735] = listener(26735, {.allow_sources = {cidr("10.0.0.0/8")}}, {});
+  const std::string set_var = "    tcp-request connection set-var(sess.berth_service) str(default/mysqlcluster:3306)\n";
+  EXPECT_EQ(default_renderer().render(config).find("set-var"), std::string::npos) << "not without logging";
+  config.global.log = LogTarget{.kind = LogTarget::Kind::kStdout};
+  const auto text = default_renderer().render(config);
+  ASSERT_NE(text.find(set_var), std::string::npos) << text;
+  EXPECT_LT(text.find(set_var), text.find("tcp-request connection reject")) << "named before the allow-list refuses";
+}
 
-  const std::vector<std::string> hostile{"a\nbind 0.0.0.0:22", "x#y", "q\"uote", "sp ace", "{{brace}}",
-                                         std::string(300, 'a'), std::string(64, 'b'), "\xc3\xbcn\xc3\xaf",
-                                         "", "-lead", "trail-", "Upper", "dot.ted", "tab\there", "new\nline",
-                                         std::string("nul\0x", 5)};
-  for (const auto& bad : hostile) {
-    for (bool as_namespace : {true, false}) {
-      Config config = anonymous;
-      config.model.listeners[26735].service =
-          as_namespace ? ServiceRef{.ns = bad, .name = "mysql", .port = 3306}
-                       : ServiceRef{.ns = "default", .name = bad, .port = 3306};
-      const auto text = renderer.render(config);
-      EXPECT_EQ(text, expected) << "name \"" << bad << "\" as " << (as_namespace ? "namespace" : "name");
-      if (!bad.empty()) {
-        EXPECT_EQ(text.find(bad), std::string::npos) << "name \"" << bad << "\"";
+// Names reach the config only in a comment (and the audit log's set-var), and only when they
+// are DNS-1123 labels.
+TEST(ConfigRenderer, NeverPrintsAServiceNameThatIsNotALabel) {
+  for (const LogTarget::Kind logging : {LogTarget::Kind::kNone, LogTarget::Kind::kStdout}) {
+    const auto renderer = default_renderer();
+    Config anonymous;
+    anonymous.global.log.kind = logging;
+    anonymous.model.listeners[26735] = listener(26735, {}, {server("10.0.0.1", 3306)});
+    anonymous.model.listeners[26735].service = ServiceRef{};
+    const auto expected = renderer.render(anonymous);
+    ASSERT_EQ(expected.find("# default"), std::string::npos);
+    ASSERT_NE(expected.find("\nfrontend p26735\n"), std::string::npos);
+
+    const std::vector<std::string> hostile{"a\nbind 0.0.0.0:22", "x#y", "q\"uote", "sp ace", "{{brace}}",
+                                           std::string(300, 'a'), std::string(64, 'b'), "\xc3\xbcn\xc3\xaf",
+                                           "", "-lead", "trail-", "Upper", "dot.ted", "tab\there", "new\nline",
+                                           std::string("nul\0x", 5)};
+    for (const auto& bad : hostile) {
+      for (bool as_namespace : {true, false}) {
+        Config config = anonymous;
+        config.model.listeners[26735].service =
+            as_namespace ? ServiceRef{.ns = bad, .name = "mysql", .port = 3306}
+                         : ServiceRef{.ns = "default", .name = bad, .port = 3306};
+        const auto text = renderer.render(config);
+        EXPECT_EQ(text, expected) << "name \"" << bad << "\" as " << (as_namespace ? "namespace" : "name");
+        if (!bad.empty()) {
+          EXPECT_EQ(text.find(bad), std::string::npos) << "name \"" << bad << "\"";
+        }
       }
     }
   }
