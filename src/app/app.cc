@@ -216,6 +216,9 @@ int run(int argc, char** argv) {
                                                        kube::parse_endpoint_slice, clock, {},
                                                        [&](const std::string&) { notify_dataplane(); });
   register_reflector_metrics(registry, {{"Service", &service_reflector}, {"EndpointSlice", &slice_reflector}});
+  register_api_client_metrics(registry,
+                              {{"main", &client->api()}, {"events", &event_client->api()}, {"lease", &lease_client->api()}});
+  allocator.set_sync_observer(allocator_sync_observer(registry));
 
   {
     std::jthread service_thread([&](std::stop_token t) { service_reflector.run(t); });

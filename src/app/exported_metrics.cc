@@ -25,6 +25,17 @@ void mirror(const std::vector<MirroredCounter<Stats>>& counters, const Stats& st
   for (const auto& c : counters) c.family.with(labels).mirror(static_cast<double>(stats.*c.field));
 }
 
+std::string_view apply_action_label(const haproxy::ApplyResult& result) {
+  if (!result.ok()) return "failed";
+  switch (result.action) {
+    case haproxy::ApplyResult::Action::kNone: return "none";
+    case haproxy::ApplyResult::Action::kRuntime: return "runtime";
+    case haproxy::ApplyResult::Action::kReload: return "reload";
+    case haproxy::ApplyResult::Action::kStart: return "start";
+  }
+  return "none";
+}
+
 }  // namespace
 
 void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources) {
@@ -135,6 +146,28 @@ void register_reflector_metrics(metrics::Registry& registry,
   });
 }
 
+void register_api_client_metrics(metrics::Registry& registry,
+                                 std::vector<std::pair<std::string, const kube::RestClient*>> clients) {
+  auto& requests = registry.counter("berth_kube_api_requests_total",
+                                    "Attempts of requests to the Kubernetes API (retries included) by client and "
+                                    "answer: the HTTP status code, or transport when none came.",
+                                    {"client", "code"});
+  registry.add_collector([&requests, clients = std::move(clients)] {
+    for (const auto& [name, client] : clients) {
+      for (const auto& [code, count] : client->responses().snapshot()) {
+        requests.with({name, code}).mirror(static_cast<double>(count));
+      }
+    }
+  });
+}
+
+std::function<void(Clock::duration)> allocator_sync_observer(metrics::Registry& registry) {
+  auto& duration = registry.histogram("berth_allocator_sync_duration_seconds",
+                                      "Time of each allocator sync of one Service, API writes included.", {},
+                                      {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  return [&duration](Clock::duration took) { duration.with({}).observe(std::chrono::duration<double>(took).count()); };
+}
+
 std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer(metrics::Registry& registry) {
   auto& duration = registry.histogram("berth_haproxy_reload_duration_seconds",
                                       "Time of HAProxy reloads and starts that succeeded, from the sync's start "
@@ -144,7 +177,13 @@ std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer
                                    "HAProxy reloads and starts by kind of reason (a reload with several kinds counts "
                                    "once for each).",
                                    {"reason"});
-  return [&duration, &reasons](const haproxy::ApplyResult& result, Clock::duration took) {
+  auto& applies = registry.histogram("berth_dataplane_apply_duration_seconds",
+                                     "Time of each data-plane apply by what it did: none (HAProxy already served "
+                                     "the config), runtime (Runtime API commands), reload or start; failed applies "
+                                     "count as failed.",
+                                     {"action"}, {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  return [&duration, &reasons, &applies](const haproxy::ApplyResult& result, Clock::duration took) {
+    applies.with({std::string(apply_action_label(result))}).observe(std::chrono::duration<double>(took).count());
     if (!result.reloaded()) return;
     std::set<std::string_view> kinds;
     for (const auto& reason : result.reasons) kinds.insert(haproxy::reload_reason_kind(reason));

@@ -8,7 +8,8 @@
 // dataplane_applied_syncs_total and haproxy_listeners; from the Driver haproxy_starts_total,
 // haproxy_restarts_total, haproxy_adoptions_total, haproxy_reloads_total,
 // haproxy_failed_reloads_total, haproxy_rejected_configs_total, haproxy_runtime_updates_total
-// and haproxy_old_workers. docs/operations.md lists them.
+// and haproxy_old_workers; the histograms and API counts of the functions below.
+// docs/operations.md lists them.
 //
 // Thread-safety: the collector runs on the scrape's thread and only reads the components'
 // thread-safe accessors.
@@ -25,6 +26,7 @@
 #include "haproxy/driver.h"
 #include "kube/endpoint_slice.h"
 #include "kube/reflector.h"
+#include "kube/rest_client.h"
 #include "kube/service.h"
 #include "kube/store.h"
 #include "metrics/probe_server.h"
@@ -50,7 +52,17 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
 void register_reflector_metrics(metrics::Registry& registry,
                                 std::vector<std::pair<std::string, const kube::ReflectorBase*>> reflectors);
 
+// berth_kube_api_requests_total{client,code}: what the API answered each named client's
+// attempts (kube/response_counter.h). Safe while /metrics is being served.
+void register_api_client_metrics(metrics::Registry& registry,
+                                 std::vector<std::pair<std::string, const kube::RestClient*>> clients);
+
+// What the allocator reports after each sync (ServiceController::set_sync_observer):
+// berth_allocator_sync_duration_seconds.
+std::function<void(Clock::duration)> allocator_sync_observer(metrics::Registry& registry);
+
 // What the data plane's sync loop reports after each apply (SyncConfig::observe_apply):
+// berth_dataplane_apply_duration_seconds{action} (every apply),
 // berth_haproxy_reload_duration_seconds (reloads and starts that succeeded) and
 // berth_haproxy_reload_reasons_total{reason} (each kind once per reload).
 std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer(metrics::Registry& registry);

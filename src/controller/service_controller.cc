@@ -89,7 +89,9 @@ void ServiceController::run(std::stop_token stop) {
 }
 
 void ServiceController::process(workqueue::RateLimitingQueue& queue, const std::string& key) {
+  const auto started = clock_.now();
   auto result = sync(key);
+  if (sync_observer_) sync_observer_(clock_.now() - started);
   if (result) {
     queue.forget(key);
   } else {

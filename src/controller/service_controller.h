@@ -38,6 +38,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,10 @@ class ServiceController {
   // when the port is not in the pool.
   Result<void> mark_port_unusable(int port);
 
+  // Called on the worker's thread after each sync of a key, with how long it took (the metric
+  // berth_allocator_sync_duration_seconds). Set it before run().
+  void set_sync_observer(std::function<void(Clock::duration)> observer) { sync_observer_ = std::move(observer); }
+
   // Whether the current term's rebuild has finished (false between terms).
   bool rebuilt() const { return rebuilt_.load(); }
   ServiceControllerStats stats() const;
@@ -115,6 +120,7 @@ class ServiceController {
   const AllocatorConfig config_;
   std::shared_ptr<spdlog::logger> log_;
   QuarantineStore quarantine_store_;
+  std::function<void(Clock::duration)> sync_observer_;  // set before run(), then only read
 
   mutable std::mutex mu_;
   Allocator allocator_;            // guarded by mu_

@@ -127,9 +127,11 @@ Result<HttpResponse> RestClient::execute(HttpRequest request) {
     if (!answer) {
       error = answer.error().error;
       if (error.code == ErrorCode::kCancelled) return std::unexpected(error);
+      responses_.record_transport_failure();
       if (retry_all || !answer.error().may_have_reached_server) delay = backoff.next();
     } else {
       const HttpResponse& r = *answer;
+      responses_.record_status(r.status);
       if (r.status >= 200 && r.status < 300) return std::move(*answer);
       error = error_from_response(r.status, r.body);
       if (r.status == 401 && !token_refreshed) {
@@ -239,8 +241,10 @@ Result<void> RestClient::watch(const ResourceType& type, std::string_view ns, co
   auto answer = transport_.stream(r, on_body, combined.get_token());
   if (!answer) {
     if (answer.error().error.code == ErrorCode::kCancelled) return make_error(ErrorCode::kCancelled, "watch cancelled");
+    responses_.record_transport_failure();
     return std::unexpected(answer.error().error);
   }
+  responses_.record_status(answer->status);
   if (answer->status < 200 || answer->status >= 300) {
     if (answer->status == 401) {
       if (auto refreshed = tokens_.refresh(); !refreshed) {

@@ -40,6 +40,7 @@
 #include "kube/http_transport.h"
 #include "kube/kube_config.h"
 #include "kube/request_rate_limiter.h"
+#include "kube/response_counter.h"
 #include "kube/token_source.h"
 
 namespace berth::kube {
@@ -71,6 +72,8 @@ class RestClient final : public ApiClient {
   void shutdown();
 
   const KubeConfig& config() const { return config_; }
+  // What the API answered this client's attempts, by code (response_counter.h).
+  const ResponseCounter& responses() const { return responses_; }
 
  private:
   Result<HttpResponse> execute(HttpRequest request);
@@ -84,6 +87,7 @@ class RestClient final : public ApiClient {
   Clock& clock_;
   const RetryPolicy policy_;
   std::stop_source shutdown_;  // std::stop_source is thread-safe
+  ResponseCounter responses_;
 };
 
 // Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).

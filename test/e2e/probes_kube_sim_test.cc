@@ -81,6 +81,14 @@ TEST(ProbesKubeSim, ReadyAfterTheFirstApplyAndMetricsFollowTheCluster) {
   // The worker the reload replaced holds no session and exits, but maybe only after the
   // reload was confirmed; the gauge follows at berth's next look (every --haproxy-check-period).
   EXPECT_TRUE(eventually([&] { return has_line(text = metrics_text(), "berth_haproxy_old_workers 0"); }, 30s)) << text;
+  // The start (no Service yet) and the reload that added the listener, each timed by what it did.
+  EXPECT_TRUE(has_line(text, "berth_dataplane_apply_duration_seconds_count{action=\"start\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "berth_dataplane_apply_duration_seconds_count{action=\"reload\"} 1")) << text;
+  // One allocation: the allocator synced the Service at least once, and the API answered.
+  EXPECT_EQ(text.find("berth_allocator_sync_duration_seconds_count 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nberth_allocator_sync_duration_seconds_count "), std::string::npos) << text;
+  EXPECT_NE(text.find("\nberth_kube_api_requests_total{client=\"main\",code=\"200\"} "), std::string::npos) << text;
+  EXPECT_NE(text.find("\nberth_kube_api_requests_total{client=\"events\",code=\"201\"} "), std::string::npos) << text;
   EXPECT_TRUE(has_line(text, "berth_reflector_lists_total{kind=\"EndpointSlice\"} 1")) << text;
   EXPECT_TRUE(has_line(text, "berth_reflector_relists_total{kind=\"Service\"} 0")) << text;
   EXPECT_TRUE(has_line(text, "berth_reflector_skipped_objects_total{kind=\"Service\"} 0")) << text;

@@ -107,6 +107,8 @@ TEST_F(RestClientTest, ServiceUnavailableStormThenSuccessBacksOffExponentially) 
   ASSERT_TRUE(doc) << doc.error().describe();
   EXPECT_EQ(server_.requests().size(), 4u);
   EXPECT_EQ(clock_.sleeps(), (std::vector<Clock::duration>{10ms, 20ms, 40ms}));
+  // Each attempt counts under its own code: the storm shows in the metrics though it succeeded.
+  EXPECT_EQ(client().responses().snapshot(), (std::map<std::string, std::uint64_t>{{"200", 1}, {"503", 3}}));
 }
 
 TEST_F(RestClientTest, GivesUpAfterMaxAttempts) {
@@ -257,6 +259,7 @@ TEST_F(RestClientTest, TransportFailureIsRetriedThenReported) {
   auto created = dead.create(kEvents, "default", json::object());
   ASSERT_FALSE(created);
   EXPECT_EQ(clock_.sleeps().size(), 4u);
+  EXPECT_EQ(dead.responses().snapshot(), (std::map<std::string, std::uint64_t>{{"transport", 6}}));
 }
 
 std::string event_line(std::string_view type, std::string_view name, std::string_view rv) {
@@ -315,6 +318,8 @@ TEST_F(RestClientTest, WatchErrorAnswersAreNotRetried) {
   EXPECT_EQ(unauthorized.error().code, ErrorCode::kUnauthorized);
   EXPECT_EQ(server_.requests().size(), 3u);
   EXPECT_TRUE(clock_.sleeps().empty());
+  EXPECT_EQ(client().responses().snapshot(),
+            (std::map<std::string, std::uint64_t>{{"401", 1}, {"410", 1}, {"429", 1}}));
 }
 
 TEST_F(RestClientTest, StopCancelsABlockedWatchPromptly) {
