@@ -1,5 +1,8 @@
 #include "dataplane/haproxy_sync.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -64,6 +67,43 @@ void HaproxySync::report(const std::map<std::string, std::vector<controller::War
   reported_ = std::move(now);
 }
 
+std::shared_ptr<const ServingStatus> HaproxySync::serving_status() const {
+  std::lock_guard lock(status_mu_);
+  return status_ ? status_ : std::make_shared<const ServingStatus>();
+}
+
+void HaproxySync::publish(const BuiltModel& built, bool applied) {
+  auto status = std::make_shared<ServingStatus>();
+  status->applied = applied;
+  status->ports.reserve(built.model.listeners.size() + built.unserved.size());
+  for (const auto& [port, listener] : built.model.listeners) {
+    ServedPort served{.service = built.owner.at(port),
+                      .service_port = listener.service.port,
+                      .host_port = port,
+                      .servers = listener.servers};
+    if (auto warning = apply_warnings_.find(port); warning != apply_warnings_.end()) {
+      served.reason = warning->second.second.reason + ": " + warning->second.second.message;
+    } else if (applier_.serves(port)) {
+      served.state = ServedPort::State::kServing;
+    } else {
+      served.state = ServedPort::State::kPending;
+      served.reason = "not applied to HAProxy yet";
+    }
+    status->ports.push_back(std::move(served));
+  }
+  for (const UnservedPort& unserved : built.unserved) {
+    status->ports.push_back(ServedPort{.service = unserved.service,
+                                       .service_port = unserved.service_port,
+                                       .host_port = unserved.host_port,
+                                       .reason = unserved.reason});
+  }
+  std::ranges::sort(status->ports, [](const ServedPort& a, const ServedPort& b) {
+    return std::tie(a.service, a.service_port, a.host_port) < std::tie(b.service, b.service_port, b.host_port);
+  });
+  std::lock_guard lock(status_mu_);
+  status_ = std::move(status);
+}
+
 HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   syncs_.fetch_add(1);
   BuiltModel built = builder_.build(services_.list(), slices_.list(), {});
@@ -80,6 +120,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
     const auto due = *last_reload_ + config_.min_reload_interval;
     if (clock_.now() < due) {
       report(built.warnings);
+      publish(built, false);
       queue_.add_after(kConfigKey, due - clock_.now());
       return Outcome::kDeferred;
     }
@@ -107,6 +148,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
                              {"ConfigRejected", fmt::format("HAProxy rejected the config for host port {}: {}", port, why)}};
   }
   report(built.warnings);
+  publish(built, result.ok());
   if (!result.ok()) {
     failed_syncs_.fetch_add(1);
     log_->warn("apply failed, retrying: {}", result.error->describe());

@@ -19,13 +19,17 @@
 // when this replica is the allocator, moves the Service to another port); ConfigRejected when
 // HAProxy refused the config because of this Service's listener.
 //
-// Thread-safety: notify() and stats() from any thread; run() once.
+// After each sync it publishes a ServingStatus (serving_status.h): every marked TCP port, its
+// host port, and whether HAProxy serves it here.
+//
+// Thread-safety: notify(), stats() and serving_status() from any thread; run() once.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stop_token>
@@ -34,6 +38,7 @@
 #include "common/clock.h"
 #include "controller/allocator.h"
 #include "dataplane/model_builder.h"
+#include "dataplane/serving_status.h"
 #include "haproxy/applier.h"
 #include "kube/endpoint_slice.h"
 #include "kube/event_sink.h"
@@ -79,9 +84,12 @@ class HaproxySync {
   Outcome sync(std::stop_token stop = {});
 
   SyncStats stats() const;
+  // What the last sync left served (serving_status.h); an empty status before the first sync.
+  std::shared_ptr<const ServingStatus> serving_status() const;
 
  private:
   void report(const std::map<std::string, std::vector<controller::Warning>>& warnings);
+  void publish(const BuiltModel& built, bool applied);
 
   kube::Store<kube::Service>& services_;
   kube::Store<kube::EndpointSlice>& slices_;
@@ -103,6 +111,8 @@ class HaproxySync {
   std::map<int, std::pair<std::string, controller::Warning>> apply_warnings_;
 
   std::atomic<std::uint64_t> syncs_{0}, failed_syncs_{0}, applied_syncs_{0}, listeners_{0};
+  mutable std::mutex status_mu_;
+  std::shared_ptr<const ServingStatus> status_;  // guarded by status_mu_
 };
 
 }  // namespace berth::dataplane

@@ -185,6 +185,7 @@ BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr
                            }),
                marked.end());
 
+  BuiltModel built;
   std::vector<ServiceEntry> entries;
   entries.reserve(marked.size());
   std::vector<Claim> claims;
@@ -209,9 +210,22 @@ BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr
     }
     const controller::AllocationAnnotations allocations = controller::read_allocation_annotations(*service, config_);
     for (const kube::ServicePort& port : controller::tcp_ports(*service).tcp) {
+      auto unserved = [&](int host_port, std::string reason) {
+        built.unserved.push_back({entry.key, port.port, host_port, std::move(reason)});
+      };
       auto value = allocations.by_service_port.find(port.port);
-      if (value == allocations.by_service_port.end()) continue;
+      if (value == allocations.by_service_port.end()) {
+        unserved(0, "no host port allocated yet");
+        continue;
+      }
       const int* host_port = std::get_if<int>(&value->second);
+      if (host_port == nullptr) {
+        unserved(0, "the allocation annotation is not a port number");
+      } else if (!pool_.contains(*host_port)) {
+        unserved(*host_port, "the host port is outside the pool");
+      } else if (unusable_host_ports.contains(*host_port)) {
+        unserved(*host_port, "the host port is unusable here");
+      }
       if (host_port == nullptr || !pool_.contains(*host_port) || unusable_host_ports.contains(*host_port)) continue;
       claims.push_back(
           {*host_port, claim_order(*service), fmt::format("{}/{}", entry.key, port.port), entries.size() - 1, port});
@@ -234,12 +248,17 @@ BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr
     });
   }
 
-  BuiltModel built;
   for (std::size_t i = 0; i < claims.size(); ++i) {
     const Claim& claim = claims[i];
-    if (i > 0 && claims[i - 1].host_port == claim.host_port) continue;  // a younger claim: the allocator settles it
     ServiceEntry& entry = entries[claim.entry];
-    if (!entry.servable) continue;
+    if (i > 0 && claims[i - 1].host_port == claim.host_port) {  // a younger claim: the allocator settles it
+      built.unserved.push_back({entry.key, claim.port.port, claim.host_port, "an older claim holds the host port"});
+      continue;
+    }
+    if (!entry.servable) {
+      built.unserved.push_back({entry.key, claim.port.port, claim.host_port, "the Service is not served (see its Warnings)"});
+      continue;
+    }
     haproxy::Listener listener;
     listener.host_port = claim.host_port;
     listener.service = {entry.service->meta.namespace_, entry.service->meta.name, claim.port.port};
@@ -253,6 +272,7 @@ BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr
     built.owner.emplace(claim.host_port, entry.key);
     built.model.listeners.emplace(claim.host_port, std::move(listener));
   }
+  std::ranges::sort(built.unserved);
   for (ServiceEntry& entry : entries) {
     if (!entry.warnings.empty()) {
       built.warnings.emplace(entry.key, std::vector<Warning>(entry.warnings.begin(), entry.warnings.end()));

@@ -31,6 +31,10 @@
 // A listener with no server still exists: its port stays bound and accepts and closes, so
 // endpoints coming back need no reload.
 //
+// Marked TCP ports that get no listener are listed in `unserved` with a short reason: no host
+// port yet, an annotation that is not a port, a host port outside the pool or unusable here, a
+// host port an older claim holds, or a Service that is not served (its Warnings say why).
+//
 // Warnings (by Service key, sorted; only Services that have some), each stable for an
 // unchanged state so the caller raises an Event only when one is new:
 //   InvalidName      namespace or name is not a DNS-1123 label; the Service is not served
@@ -62,8 +66,20 @@
 
 namespace berth::dataplane {
 
+// A TCP port of a marked Service that gets no listener, and why (for `berth status`; the
+// Events that explain it in detail are the allocator's and the Warnings above).
+struct UnservedPort {
+  std::string service;    // "ns/name"
+  int service_port = 0;
+  int host_port = 0;      // the annotation's value when it has a valid one; else 0
+  std::string reason;
+  auto operator<=>(const UnservedPort&) const = default;
+};
+
 struct BuiltModel {
   haproxy::Model model;
+  // Every marked TCP port without a listener, by Service key and service port.
+  std::vector<UnservedPort> unserved;
   // Service key ("ns/name") → its Warnings, sorted by reason and message.
   std::map<std::string, std::vector<controller::Warning>> warnings;
   // host port → the key of the Service its listener serves; exactly the model's listeners.

@@ -258,3 +258,47 @@ TEST_F(HaproxySyncTest, AFailedApplyIsRetriedSoonerThanTheResyncPeriod) {
 
 }  // namespace
 }  // namespace berth::dataplane
+
+namespace berth::dataplane {
+namespace {
+
+std::vector<std::string> status_lines(const ServingStatus& status) {
+  std::vector<std::string> lines;
+  for (const ServedPort& p : status.ports) {
+    lines.push_back(p.service + ":" + std::to_string(p.service_port) + " " + std::to_string(p.host_port) + " " +
+                    std::string(state_name(p.state)) + (p.reason.empty() ? "" : " (" + p.reason + ")"));
+  }
+  return lines;
+}
+
+TEST_F(HaproxySyncTest, PublishesWhatItServesWhatWaitsAndWhatCannotBeServed) {
+  EXPECT_TRUE(sync_.serving_status()->ports.empty()) << "nothing before the first sync";
+  expose("served", 20001);
+  expose("busy", 20002);
+  services_.upsert(service("waiting", {}));
+  haproxy::ApplyResult busy;
+  busy.action = haproxy::ApplyResult::Action::kReload;
+  busy.unavailable[20002] = "address already in use";
+  applier_.script(busy);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);
+  auto status = sync_.serving_status();
+  EXPECT_TRUE(status->applied);
+  EXPECT_THAT(status_lines(*status),
+              ElementsAre("default/busy:3306 20002 not served (PortUnavailable: host port 20002 is held by another "
+                          "process on this load balancer (address already in use); the Service is moved to another "
+                          "port)",
+                          "default/served:3306 20001 serving", "default/waiting:3306 0 not served (no host port "
+                                                               "allocated yet)"));
+
+  // A new port within --min-reload-interval of the last reload waits: pending until applied.
+  expose("waiting", 20003, {}, "2");
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kDeferred);
+  EXPECT_THAT(status_lines(*sync_.serving_status()),
+              ::testing::Contains("default/waiting:3306 20003 pending (not applied to HAProxy yet)"));
+  clock_.advance(1s);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);
+  EXPECT_THAT(status_lines(*sync_.serving_status()), ::testing::Contains("default/waiting:3306 20003 serving"));
+}
+
+}  // namespace
+}  // namespace berth::dataplane

@@ -619,3 +619,35 @@ TEST(ModelBuilderTest, MeasureTenThousandServices) {
 
 }  // namespace
 }  // namespace berth::dataplane
+
+namespace berth::dataplane {
+namespace {
+
+// Every marked TCP port without a listener is listed with why, for `berth status`.
+TEST(ModelBuilderUnserved, EachMarkedPortWithoutAListenerSaysWhy) {
+  const auto built = build(
+      {service({.name = "served"}),
+       service({.name = "waiting", .annotations = {}}),
+       service({.name = "garbled", .annotations = {{"haproxy-ingress/3306", "lots"}}}),
+       service({.name = "outside", .annotations = {{"haproxy-ingress/3306", "8080"}}}),
+       service({.name = "busy", .annotations = {{"haproxy-ingress/3306", "20005"}}}),
+       service({.name = "younger", .created = "2026-06-01T00:00:00Z"}),  // wants served's 20001
+       service({.name = "refused", .annotations = {{"haproxy-ingress/3306", "20007"},
+                                                   {"haproxy-ingress/allow-sources", "not-a-cidr"}}}),
+       service({.name = "udp-only", .ports = {[] { auto p = service_port(53, "dns"); p.protocol = "UDP"; return p; }()},
+                .annotations = {}}),
+       service({.name = "unmarked", .annotations = {}, .marked = false})},
+      {}, {20005});
+  EXPECT_EQ(built.model.listeners.size(), 1u);
+  EXPECT_EQ(built.unserved,
+            (std::vector<UnservedPort>{
+                {"team/busy", 3306, 20005, "the host port is unusable here"},
+                {"team/garbled", 3306, 0, "the allocation annotation is not a port number"},
+                {"team/outside", 3306, 8080, "the host port is outside the pool"},
+                {"team/refused", 3306, 20007, "the Service is not served (see its Warnings)"},
+                {"team/waiting", 3306, 0, "no host port allocated yet"},
+                {"team/younger", 3306, 20001, "an older claim holds the host port"}}));
+}
+
+}  // namespace
+}  // namespace berth::dataplane
