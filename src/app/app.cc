@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string_view>
 #include <atomic>
 #include <thread>
 #include <tuple>
@@ -15,6 +16,8 @@
 
 #include "app/exported_metrics.h"
 #include "app/options.h"
+#include "app/status_command.h"
+#include "app/status_report.h"
 #include "app/version.h"
 #include "common/clock.h"
 #include "common/go_duration.h"
@@ -76,6 +79,7 @@ Result<void> make_directories(const DataplaneOptions& d) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "status") return run_status_command(argc - 1, argv + 1);
   auto parsed = parse_command_line(argc, argv);
   if (auto* exit_now = std::get_if<ExitNow>(&parsed)) return exit_now->code;
   const Options& options = std::get<Options>(parsed);
@@ -190,10 +194,18 @@ int run(int argc, char** argv) {
                                      .caches_synced = caches_synced,
                                      .leading = leading};
   register_exported_metrics(registry, metric_sources);
-  metrics::ProbeServer metrics_server(&registry, {});
+  // GET /status (`berth status`) asks HAProxy through a master CLI of its own: MasterSocket is
+  // thread-safe, and the Driver's belongs to the sync thread.
+  std::unique_ptr<haproxy::MasterSocket> status_cli;
+  if (dp.enabled()) status_cli = std::make_unique<haproxy::MasterSocket>(dp.master_socket(), std::chrono::seconds(5));
+  const StatusSources status_sources{.haproxy_sync = haproxy_sync.get(),
+                                     .master_cli = status_cli.get(),
+                                     .leading = leading,
+                                     .readiness = [&] { return readiness(metric_sources); }};
+  metrics::ProbeServer metrics_server(&registry, {}, [&] { return status_report(status_sources).dump(); });
   metrics::ProbeServer probe_server(nullptr, [&] { return readiness(metric_sources); });
   for (auto [server, address, flag, paths] :
-       {std::tuple{&metrics_server, &options.metrics_address, "--metrics-bind-address", "/metrics"},
+       {std::tuple{&metrics_server, &options.metrics_address, "--metrics-bind-address", "/metrics /status"},
         std::tuple{&probe_server, &options.health_probe_address, "--health-probe-bind-address", "/healthz /readyz"}}) {
     if (!*address) continue;
     auto bound = server->start(**address);

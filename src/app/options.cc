@@ -134,6 +134,8 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   Options o;
   CLI::App cli{"berth: exposes in-cluster TCP services (databases) through HAProxy"};
   cli.set_version_flag("--version", std::string(kVersion));
+  cli.footer("berth status --address <its --metrics-bind-address> prints what a running berth serves "
+             "(berth status --help).");
   cli.add_option("--kubeconfig", o.kubeconfig,
                  "kubeconfig file; default $KUBECONFIG, else the in-cluster service account");
   cli.add_option("--context", o.context, "kubeconfig context; default its current-context");

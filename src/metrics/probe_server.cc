@@ -46,8 +46,9 @@ Result<std::optional<BindAddress>> parse_bind_address(std::string_view text) {
   return std::optional<BindAddress>{BindAddress{.host = host, .port = port}};
 }
 
-ProbeServer::ProbeServer(const Registry* registry, std::function<Readiness()> ready)
-    : registry_(registry), ready_(std::move(ready)) {}
+ProbeServer::ProbeServer(const Registry* registry, std::function<Readiness()> ready,
+                         std::function<std::string()> status)
+    : registry_(registry), ready_(std::move(ready)), status_(std::move(status)) {}
 
 ProbeServer::~ProbeServer() { stop(); }
 
@@ -67,6 +68,11 @@ Result<int> ProbeServer::start(const BindAddress& address) {
   if (registry_) {
     server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(registry_->render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
+  if (status_) {
+    server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status_(), "application/json");
     });
   }
   if (ready_) {

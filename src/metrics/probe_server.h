@@ -1,6 +1,6 @@
 // The HTTP endpoints an operator and the kubelet read: /metrics (the Registry in Prometheus'
-// text format), /healthz (the process serves requests) and /readyz (ready() says yes; else 503
-// with its reason), on a plain-HTTP listener of its own per address, as controller-runtime's
+// text format), /status (berth's own JSON status, for `berth status`), /healthz (the process
+// serves requests) and /readyz (ready() says yes; else 503 with its reason), on a plain-HTTP listener of its own per address, as controller-runtime's
 // --metrics-bind-address and --health-probe-bind-address.
 //
 //   ProbeServer metrics(registry, {}, {});                 // serves /metrics
@@ -48,8 +48,9 @@ struct Readiness {
 
 class ProbeServer {
  public:
-  // `registry` null: no /metrics. `ready` empty: no /healthz or /readyz.
-  ProbeServer(const Registry* registry, std::function<Readiness()> ready);
+  // `registry` null: no /metrics. `ready` empty: no /healthz or /readyz. `status`, when set,
+  // serves GET /status: its JSON document (`berth status` reads it).
+  ProbeServer(const Registry* registry, std::function<Readiness()> ready, std::function<std::string()> status = {});
   ~ProbeServer();
   ProbeServer(const ProbeServer&) = delete;
   ProbeServer& operator=(const ProbeServer&) = delete;
@@ -62,6 +63,7 @@ class ProbeServer {
  private:
   const Registry* registry_;
   std::function<Readiness()> ready_;
+  std::function<std::string()> status_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

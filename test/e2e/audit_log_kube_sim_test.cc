@@ -2,7 +2,7 @@
 // syslog socket (here a Unix datagram socket the test owns), a session through a host port, and
 // the line HAProxy writes when the session ends.
 //
-// Host ports 31600-31699 (test/e2e's port blocks are listed in docs/development.md).
+// Host ports 31610-31649 (test/e2e's port blocks are listed in docs/development.md).
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -99,7 +99,8 @@ TEST(AuditLogKubeSim, EverySessionIsLoggedWithItsClientServiceServerBytesAndDura
   ASSERT_TRUE(syslog.ok()) << "cannot bind " << dir.path() / "log.sock";
   EchoServer db("audited-db", "127.0.0.2");
   ASSERT_TRUE(db.ok());
-  DataplaneCluster c(31600, {"--haproxy-log-target", (dir.path() / "log.sock").string()});
+  DataplaneCluster c(DataplaneClusterOptions{.port_ranges = {{31610, 31649}},
+                                             .flags = {{"--haproxy-log-target", (dir.path() / "log.sock").string()}}});
   ASSERT_TRUE(c.start()) << c.berth().log();
   ASSERT_TRUE(c.kubectl_apply(service_yaml("audited", 3306) + slice_yaml("audited-1", "audited", {"127.0.0.2"}, db.port())));
   auto port = c.wait_for_host_port("audited", 3306);

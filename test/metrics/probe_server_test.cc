@@ -53,6 +53,22 @@ TEST(ProbeServer, WithoutARegistryThereIsNoMetricsPathAndWithoutReadinessNoProbe
   httplib::Client client("127.0.0.1", *port);
   EXPECT_EQ(client.Get("/healthz")->status, 404);
   EXPECT_EQ(client.Get("/metrics")->status, 200);
+  EXPECT_EQ(client.Get("/status")->status, 404);
+}
+
+TEST(ProbeServer, ServesTheStatusDocumentWhenGivenOne) {
+  Registry registry;
+  int calls = 0;
+  ProbeServer server(&registry, {}, [&] { return R"({"calls":)" + std::to_string(++calls) + "}"; });
+  auto port = server.start({.host = "127.0.0.1", .port = 0});
+  ASSERT_TRUE(port);
+  httplib::Client client("127.0.0.1", *port);
+  auto first = client.Get("/status");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(first->body, R"({"calls":1})");
+  EXPECT_EQ(client.Get("/status")->body, R"({"calls":2})") << "made anew for each request";
 }
 
 TEST(ProbeServer, APortHeldByAnotherListenerIsAClearError) {
