@@ -301,6 +301,8 @@ class Parser {
 
 }  // namespace
 
+std::span<const std::string_view> option_names() { return kOptionNames; }
+
 std::string OptionProblem::message() const { return fmt::format("{} {}: {}", key, value, reason); }
 
 ServiceOptions parse_service_options(const std::map<std::string, std::string>& annotations,

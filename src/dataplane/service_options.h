@@ -21,6 +21,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ namespace berth::dataplane {
 // Where a Service's listener sends traffic: the ready endpoints of its EndpointSlices (no
 // kube-proxy hop, real health checks), or its ClusterIP (`<prefix>/backend: clusterip`).
 enum class BackendMode { kEndpoints, kClusterIp };
+
+// The option names berth knows ("check", "allow-sources", ...), sorted; any other name under
+// the prefix is an unknown option.
+std::span<const std::string_view> option_names();
 
 struct OptionProblem {
   std::string key;     // the annotation key, as safe_excerpt() shows it
