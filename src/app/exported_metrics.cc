@@ -86,10 +86,24 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
                           "Data-plane syncs that left HAProxy serving the desired config."),
          &SyncStats::applied_syncs}};
     auto& listeners = registry.gauge("berth_haproxy_listeners", "Listeners (host ports) in the desired HAProxy config.");
-    registry.add_collector([sync = sources.haproxy_sync, sync_counters, &listeners] {
+    auto& listener_info = registry.gauge(
+        "berth_listener_info",
+        "1 for each host port HAProxy serves here, naming its Service; proxy is HAProxy's frontend and backend name, "
+        "for joins with HAProxy's own metrics.",
+        {"proxy", "host_port", "service", "service_port"});
+    registry.add_collector([sync = sources.haproxy_sync, sync_counters, &listeners, &listener_info] {
       const auto stats = sync->stats();
       mirror(sync_counters, stats);
       listeners.with({}).set(static_cast<double>(stats.listeners));
+      std::set<std::vector<std::string>> serving;
+      for (const dataplane::ServedPort& port : sync->serving_status()->ports) {
+        if (port.state != dataplane::ServedPort::State::kServing) continue;
+        std::vector<std::string> labels{haproxy::proxy_name(port.host_port), std::to_string(port.host_port),
+                                        port.service, std::to_string(port.service_port)};
+        listener_info.with(labels).set(1);
+        serving.insert(std::move(labels));
+      }
+      listener_info.retain(serving);
     });
   }
 

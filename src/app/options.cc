@@ -128,6 +128,29 @@ Result<void> finish(Options& o, const std::vector<std::string>& port_ranges, con
   return {};
 }
 
+// --haproxy-metrics-bind-address: a port of its own, which HAProxy binds beside the host ports.
+Result<void> finish_haproxy_metrics(Options& o, const std::string& text) {
+  const char* flag = "--haproxy-metrics-bind-address";
+  auto parsed = metrics::parse_bind_address(text);
+  if (!parsed) return make_error(ErrorCode::kInvalidArgument, std::string(flag) + " " + parsed.error().message);
+  if (!*parsed) return {};
+  const metrics::BindAddress& bind = **parsed;
+  auto bad = [&](std::string_view why) {
+    return make_error(ErrorCode::kInvalidArgument, fmt::format("{} \"{}\": {}", flag, text, why));
+  };
+  if (bind.port == 0) return bad("needs a port");
+  if (o.allocator.port_range.contains(bind.port) && !o.allocator.excluded.contains(bind.port)) {
+    return bad("the port is in --port-range; exclude it or pick another");
+  }
+  for (const auto& other : {o.metrics_address, o.health_probe_address}) {
+    if (other && other->port == bind.port) return bad("berth's own --metrics-bind-address or --health-probe-bind-address uses the port");
+  }
+  auto address = haproxy::IpAddress::parse(bind.host);
+  if (!address) return bad(address.error().message);
+  o.dataplane.global.prometheus = haproxy::MetricsEndpoint{*address, bind.port};
+  return {};
+}
+
 }  // namespace
 
 ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
@@ -237,6 +260,10 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--gather-delay", gather_delay, "how long changes are gathered into one apply")->capture_default_str();
   cli.add_option("--min-reload-interval", min_reload_interval, "the least time between two HAProxy reloads")
       ->capture_default_str();
+  std::string haproxy_metrics_address = "0";
+  cli.add_option("--haproxy-metrics-bind-address", haproxy_metrics_address,
+                 "host:port, :port or [v6]:port where HAProxy serves its own Prometheus /metrics; 0 disables")
+      ->capture_default_str();
   cli.add_option("--haproxy-check-period", check_period,
                  "how often berth checks that HAProxy runs and re-applies the config")
       ->capture_default_str();
@@ -269,6 +296,7 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
     done = make_error(ErrorCode::kInvalidArgument,
                       "--metrics-bind-address and --health-probe-bind-address must use different ports");
   }
+  if (done) done = finish_haproxy_metrics(o, haproxy_metrics_address);
   if (!done) {
     std::cerr << "berth: " << done.error().message << "\n";
     return ExitNow{2};

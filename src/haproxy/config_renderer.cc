@@ -131,6 +131,9 @@ mustache::data global_data(const GlobalSettings& global) {
   // stdout/stderr are a container's log, read line by line: no syslog header.
   data["log_raw"] = mustache::data{log.kind == LogTarget::Kind::kStdout || log.kind == LogTarget::Kind::kStderr};
 
+  data["has_prometheus"] = mustache::data{global.prometheus.has_value()};
+  data["prometheus_address"] = mustache::data{
+      global.prometheus ? global.prometheus->address.with_port(global.prometheus->port) : std::string()};
   data["has_mworker_max_reloads"] = mustache::data{global.max_old_workers > 0};
   data["mworker_max_reloads"] =
       mustache::data{global.max_old_workers > 0 ? std::to_string(global.max_old_workers) : std::string()};

@@ -36,6 +36,19 @@ global
 {{! No hard-stop-after: an old worker keeps serving its hours-long database sessions until they end; cutting them is what berth exists to avoid. }}
 {{! No option splice-auto: database traffic is mostly small request/response exchanges where splicing saves nothing, every spliced session holds a pipe (two more fds, outside the 2 x maxconn budget in FACTS.md), and bench/proxy_bench measured none (one 512 MB stream on loopback: 962 MB/s with splice-auto, 955 without). }}
 {{! No tune.* lines: the defaults (16 kB buffers) carried ~11 Gbit/s through one worker on loopback (FACTS.md); nothing measured asks for more. }}
+{{#has_prometheus}}
+
+{{! HAProxy's own Prometheus exporter (--haproxy-metrics-bind-address), in a defaults section of its own so the audit log's TCP settings do not apply to it. Its series name proxies p<host port>; berth_listener_info maps them to Services. }}
+defaults
+    mode http
+    timeout client 10s
+    timeout http-request 10s
+
+frontend berth_metrics
+    bind {{prometheus_address}}
+    http-request use-service prometheus-exporter if { path /metrics }
+    http-request deny
+{{/has_prometheus}}
 
 defaults
     mode tcp

@@ -105,6 +105,13 @@ struct LogTarget {
   auto operator<=>(const LogTarget&) const = default;
 };
 
+// Where HAProxy serves its own Prometheus exporter (`--haproxy-metrics-bind-address`).
+struct MetricsEndpoint {
+  IpAddress address;
+  int port = 0;  // 1..65535
+  auto operator<=>(const MetricsEndpoint&) const = default;
+};
+
 struct GlobalSettings {
   // Global maxconn; 0 = HAProxy derives it from its open-files limit (it needs about
   // 2 × maxconn + listeners + checked servers + 40 fds, and fails to start when it cannot
@@ -117,6 +124,8 @@ struct GlobalSettings {
   std::string admin_socket;       // stats socket, level admin, mode 0600
   std::string server_state_file;  // `server-state-file` + `load-server-state-from-file global`
   LogTarget log;
+  // HAProxy's Prometheus exporter on GET /metrics (frontend "berth_metrics"); none when unset.
+  std::optional<MetricsEndpoint> prometheus;
   int max_old_workers = 0;  // mworker-max-reloads; 0 = unlimited (no session is ever cut)
   std::chrono::milliseconds check_interval = 2s;  // `inter` of every health check
   auto operator<=>(const GlobalSettings&) const = default;

@@ -115,6 +115,12 @@ Metric& Family<Metric>::with(const std::vector<std::string>& label_values) {
   return *child;
 }
 
+template <typename Metric>
+void Family<Metric>::retain(const std::set<std::vector<std::string>>& keep) {
+  std::lock_guard lock(mu_);
+  std::erase_if(children_, [&](const auto& child) { return !keep.contains(child.first); });
+}
+
 template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;

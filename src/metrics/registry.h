@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +90,12 @@ class Family {
   Metric& with(const std::vector<std::string>& label_values);
 
   const std::vector<std::string>& label_names() const { return label_names_; }
+
+  // Removes the children whose label values are not in `keep`. For collectors that derive every
+  // child of a family from current state at each scrape (one child per served listener): set
+  // the children in `keep` first, then retain, so a concurrent scrape never sees them missing.
+  // A reference to a removed child must not be used again.
+  void retain(const std::set<std::vector<std::string>>& keep);
 
   // Calls visit(label_values, metric) for each child, in label-value order.
   template <typename Visit>

@@ -160,6 +160,34 @@ TEST(Options, RejectsDataplaneValuesThatCouldReachTheConfig) {
   }
 }
 
+TEST(Options, HaproxysOwnMetricsListenOnAPortOfTheirOwn) {
+  auto off = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(off));
+  EXPECT_FALSE(std::get<Options>(off).dataplane.global.prometheus.has_value());
+
+  auto on = parse({"--haproxy-metrics-bind-address", "[::1]:8405"});
+  ASSERT_TRUE(std::holds_alternative<Options>(on));
+  const auto& prometheus = std::get<Options>(on).dataplane.global.prometheus;
+  ASSERT_TRUE(prometheus.has_value());
+  EXPECT_EQ(prometheus->address.with_port(prometheus->port), "[::1]:8405");
+  auto all = parse({"--haproxy-metrics-bind-address", ":8405"});
+  ASSERT_TRUE(std::holds_alternative<Options>(all));
+  EXPECT_EQ(std::get<Options>(all).dataplane.global.prometheus->address.text(), "0.0.0.0");
+  // An excluded port of the pool is free for it.
+  EXPECT_TRUE(std::holds_alternative<Options>(
+      parse({"--haproxy-metrics-bind-address", ":20005", "--exclude-ports", "20005"})));
+
+  for (auto args : std::vector<std::vector<const char*>>{
+           {"--haproxy-metrics-bind-address", "127.0.0.1:0"},
+           {"--haproxy-metrics-bind-address", "localhost:8405"},
+           {"--haproxy-metrics-bind-address", ":25000"},  // a host port of the default pool
+           {"--haproxy-metrics-bind-address", ":8080", "--metrics-bind-address", ":8080"}}) {
+    auto parsed = parse(args);
+    ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed)) << args[1];
+    EXPECT_EQ(std::get<ExitNow>(parsed).code, 2) << args[1];
+  }
+}
+
 TEST(Options, HelpExitsSuccessfully) {
   auto parsed = parse({"--help"});
   ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed));

@@ -799,6 +799,7 @@ TEST(ConfigRenderer, TheTemplateDocumentationShowsWhatTheCodeDoes) {
                                  .admin_socket = "/run/berth/admin.sock",
                                  .server_state_file = "/run/berth/servers.state",
                                  .log = LogTarget{.kind = LogTarget::Kind::kStdout},
+                                 .prometheus = MetricsEndpoint{ip("127.0.0.1"), 8405},
                                  .max_old_workers = 10};
   config.model.listeners[26735] = listener(26735,
                                            {.check = CheckKind::kMysql,

@@ -124,9 +124,12 @@ std::vector<int> free_ports(std::size_t count) {
   return {ports.begin(), ports.end()};
 }
 
-// Adds `line` to `text` after `anchor` (a line of it); false when the anchor is not there.
-bool insert_after(std::string& text, std::string_view anchor, std::string_view line) {
-  const auto at = text.find(anchor);
+// Adds `line` to `text` after the first `anchor` (a line of it) that follows `from`; false when
+// there is none.
+bool insert_after(std::string& text, std::string_view anchor, std::string_view line, std::string_view from = "") {
+  const auto start = text.find(from);
+  if (start == std::string::npos) return false;
+  const auto at = text.find(anchor, start);
   if (at == std::string::npos) return false;
   text.insert(at + anchor.size(), line);
   return true;
@@ -137,7 +140,7 @@ bool insert_after(std::string& text, std::string_view anchor, std::string_view l
 ConfigRenderer picky_renderer() {
   std::string text(ConfigRenderer::default_template());
   const bool edited =
-      insert_after(text, "    timeout client {{timeout_client}}\n{{#has_maxconn}}\n", "    berth_test_listener_keyword\n") &&
+      insert_after(text, "{{#has_maxconn}}\n", "    berth_test_listener_keyword\n", "\nfrontend {{name}}\n") &&
       insert_after(text, "{{#has_mworker_max_reloads}}\n", "    berth_test_global_keyword\n");
   EXPECT_TRUE(edited) << "the built-in template no longer has the lines this test edits";
   auto renderer = ConfigRenderer::create(text);

@@ -122,11 +122,17 @@ TEST(RenderedConfigCheck, HaproxyAcceptsEveryLogTarget) {
       {.kind = LogTarget::Kind::kUdp, .address = ip("::1"), .port = 5140},
   };
   for (const auto& target : targets) {
-    Config config;
-    config.global = settings_in(dir);
-    config.global.log = target;
-    config.model.listeners[26735] = listener(26735, {}, {server("10.0.0.1", 3306)});
-    expect_accepted(dir, renderer.render(config), "log kind " + std::to_string(static_cast<int>(target.kind)));
+    // HAProxy's own metrics frontend beside each: its defaults section must not inherit the
+    // audit log's TCP format (HAProxy would warn).
+    for (bool prometheus : {false, true}) {
+      Config config;
+      config.global = settings_in(dir);
+      config.global.log = target;
+      if (prometheus) config.global.prometheus = MetricsEndpoint{ip("127.0.0.1"), 8405};
+      config.model.listeners[26735] = listener(26735, {}, {server("10.0.0.1", 3306)});
+      expect_accepted(dir, renderer.render(config),
+                      "log kind " + std::to_string(static_cast<int>(target.kind)) + (prometheus ? " with metrics" : ""));
+    }
   }
 }
 
@@ -160,7 +166,7 @@ TEST(RenderedConfigCheck, WithNoListenerOnlyTheAdminSocketSatisfiesTheCheck) {
 TEST(RenderedConfigCheck, HaproxyRefusesABrokenTemplate) {
   testing::TempDir dir;
   std::string broken(ConfigRenderer::default_template());
-  const auto defaults = broken.find("\ndefaults\n");
+  const auto defaults = broken.find("\ndefaults\n    mode tcp\n");  // the proxies' defaults, always rendered
   ASSERT_NE(defaults, std::string::npos);
   broken.insert(defaults + 10, "    bogus-keyword\n");
   const auto renderer = ConfigRenderer::create(broken).value();

@@ -37,6 +37,20 @@ TEST(Registry, AFamilyWithNoChildYetShowsOnlyItsHeader) {
   EXPECT_EQ(r.render(), "# HELP berth_api_errors_total API errors by code.\n# TYPE berth_api_errors_total counter\n");
 }
 
+TEST(Registry, RetainDropsTheChildrenThatNoLongerExist) {
+  Registry registry;
+  auto& info = registry.gauge("berth_listener_info", "A listener.", {"proxy"});
+  info.with({"p1"}).set(1);
+  info.with({"p2"}).set(1);
+  info.with({"p3"}).set(1);
+  info.retain({{"p1"}, {"p3"}});
+  EXPECT_EQ(registry.render(),
+            "# HELP berth_listener_info A listener.\n# TYPE berth_listener_info gauge\n"
+            "berth_listener_info{proxy=\"p1\"} 1\nberth_listener_info{proxy=\"p3\"} 1\n");
+  info.retain({});
+  EXPECT_EQ(registry.render(), "# HELP berth_listener_info A listener.\n# TYPE berth_listener_info gauge\n");
+}
+
 TEST(Registry, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   Registry r;
   auto& h = r.histogram("berth_reload_seconds", "Reload time.", {"reason"}, {0.1, 0.5, 1});
