@@ -9,6 +9,10 @@
 //   vrrp.crash();    // SIGKILL: no goodbye advert, the peer waits out the master-down timer
 //   vrrp.stop();     // SIGTERM: a priority-0 advert, the VIPs removed, the peer takes over at once
 //
+// keepalived's own --namespace is not used: it also unshares a mount namespace and mounts
+// /run/keepalived/keepalived_<name> over /run/keepalived. The launcher (ip netns exec) puts it
+// in the network namespace, and its pid files are named explicitly.
+//
 // keepalived runs as `keepalived --dont-fork --vrrp --log-console --log-detail --no-syslog`: the
 // test's child is the parent process (its PID is pid()), which forks the VRRP child; that
 // child's PID comes from its pid file once it has started (vrrp_pid()). The parent gives its
