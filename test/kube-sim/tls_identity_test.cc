@@ -44,6 +44,13 @@ bool verifies(X509* ca, X509* server) {
   return ok;
 }
 
+// Whether a client that connects to `name` (an IP address or a host name) accepts `server`'s
+// SANs.
+bool covers(X509* server, const char* name) {
+  const int as_ip = X509_check_ip_asc(server, name, 0);
+  if (as_ip != -2) return as_ip == 1;  // -2: not an IP address
+  return X509_check_host(server, name, 0, 0, nullptr) == 1;
+}
 
 TEST(TlsIdentity, ServerCertificateVerifiesAgainstTheCaWithLoopbackSans) {
   auto identity = generate_tls_identity();
@@ -104,6 +111,51 @@ TEST(TlsIdentity, BrokenFilesAreRegenerated) {
   ASSERT_TRUE(second) << second.error().describe();
   EXPECT_NE(first->ca_cert_pem, second->ca_cert_pem);
   EXPECT_TRUE(check_tls_identity(*second));
+}
+
+TEST(TlsIdentity, ExtraSansAreAddedBesideTheLoopbackOnes) {
+  auto identity = generate_tls_identity({"198.18.0.1", "fd00::7", "sim.test"});
+  ASSERT_TRUE(identity) << identity.error().describe();
+  auto ca = parse_cert(identity->ca_cert_pem);
+  auto server = parse_cert(identity->server_cert_pem);
+  ASSERT_TRUE(ca && server);
+  EXPECT_TRUE(verifies(ca.get(), server.get()));
+  for (const char* name : {"198.18.0.1", "fd00::7", "sim.test", "127.0.0.1", "::1", "localhost"}) {
+    EXPECT_TRUE(covers(server.get(), name)) << name;
+  }
+  EXPECT_FALSE(covers(server.get(), "198.18.0.2"));
+  EXPECT_FALSE(covers(server.get(), "other.test"));
+  EXPECT_TRUE(check_tls_identity(*identity, {"198.18.0.1", "sim.test"}));
+  EXPECT_FALSE(check_tls_identity(*identity, {"198.18.0.2"}));
+}
+
+TEST(TlsIdentity, ASanThatCouldAddAFieldOrIsNoNameIsRefused) {
+  for (const char* bad : {"", "a,IP:10.0.0.1", "a b", "-x", ".x", "IP:10.0.0.1", "x/y", "1.2.3.4.5:1"}) {
+    EXPECT_FALSE(check_tls_san(bad)) << bad;
+    auto identity = generate_tls_identity({bad});
+    ASSERT_FALSE(identity) << bad;
+    EXPECT_EQ(identity.error().code, ErrorCode::kInvalidArgument);
+  }
+  for (const char* good : {"10.0.0.1", "::1", "fd00::1", "kube-sim.example", "node-1"}) {
+    EXPECT_TRUE(check_tls_san(good)) << good;
+  }
+}
+
+TEST(TlsIdentity, FilesAreReusedWhileTheyCoverTheSansAndReissuedWhenASanIsNew) {
+  TempDir dir;
+  auto plain = load_or_create_tls_identity(dir.path(), {});
+  ASSERT_TRUE(plain);
+  auto with_san = load_or_create_tls_identity(dir.path(), {"198.18.0.1"});
+  ASSERT_TRUE(with_san) << with_san.error().describe();
+  EXPECT_NE(plain->server_cert_pem, with_san->server_cert_pem);
+  auto server = parse_cert(with_san->server_cert_pem);
+  ASSERT_TRUE(server);
+  EXPECT_TRUE(covers(server.get(), "198.18.0.1"));
+  // The same SANs again (a restart): the files are kept, so clients keep trusting the CA.
+  auto again = load_or_create_tls_identity(dir.path(), {"198.18.0.1"});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->ca_cert_pem, with_san->ca_cert_pem);
+  EXPECT_EQ(again->server_cert_pem, with_san->server_cert_pem);
 }
 
 }  // namespace

@@ -54,14 +54,7 @@ Result<void> DataplaneCluster::start(std::chrono::milliseconds timeout) {
   return up;
 }
 
-void DataplaneCluster::watch() {
-  haproxy::MasterSocket socket(master_socket_path(), std::chrono::seconds(5));
-  auto answer = socket.to_master("show proc");
-  if (answer) {
-    if (auto table = haproxy::parse_show_proc(*answer)) guard_.watch(*table);
-  }
-  guard_.watch(Result<haproxy::ProcessTable>(make_error(ErrorCode::kNotFound, "pid file only")));
-}
+void DataplaneCluster::watch() { guard_.watch_master(master_socket_path()); }
 
 Result<haproxy::ProcessTable> DataplaneCluster::haproxy_status() {
   haproxy::MasterSocket socket(master_socket_path(), std::chrono::seconds(5));

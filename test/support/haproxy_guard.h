@@ -35,6 +35,9 @@ class HaproxyGuard {
   // start or reload failed and there is no table).
   void watch(const haproxy::ProcessTable& table);
   void watch(const Result<haproxy::ProcessTable>& result);
+  // Asks the master at `master_socket` for `show proc` and remembers what it lists, and the pid
+  // file's master (also when no master answers).
+  void watch_master(const std::filesystem::path& master_socket);
   void watch_pid(pid_t pid);
 
   // The pids this guard will stop.

@@ -31,17 +31,10 @@ Result<void> KubeSimProcess::start() {
     if (::mkdtemp(tmpl.data()) == nullptr) return make_error(ErrorCode::kIo, "mkdtemp failed for " + tmpl);
     dir_ = tmpl;
   }
-  std::vector<std::string> argv = {BERTH_KUBE_SIM_BIN,
-                                   "--listen",
-                                   "127.0.0.1:" + std::to_string(port_),
-                                   "--kubeconfig-out",
-                                   kubeconfig_path().string(),
-                                   "--state-file",
-                                   state_file().string(),
-                                   "--data-dir",
-                                   (dir_ / "pki").string(),
-                                   "--token",
-                                   token_};
+  std::vector<std::string> argv = options_.launcher;
+  argv.insert(argv.end(), {BERTH_KUBE_SIM_BIN, "--listen", options_.listen_host + ":" + std::to_string(port_),
+                           "--kubeconfig-out", kubeconfig_path().string(), "--state-file", state_file().string(),
+                           "--data-dir", (dir_ / "pki").string(), "--token", token_});
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   auto child = ChildProcess::spawn(argv);
   if (!child) return std::unexpected(child.error());

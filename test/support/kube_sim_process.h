@@ -5,10 +5,10 @@
 //   kubectl --kubeconfig sim.kubeconfig_path() ...;  sim.admin("POST", "/admin/faults/compact");
 //
 // start() makes a fresh temp dir (mkdtemp) holding the kubeconfig, the state file and the
-// certificates, starts kube-sim on 127.0.0.1 port 0 (or options.port) and waits for its
-// "kube-sim ready" line. restart() stops it (SIGTERM, so it saves its state) and starts it
-// again on the same port with the same state file, data dir and token: clients keep their
-// kubeconfig. crash() kills it with SIGKILL (no final save; the debounced saves still ran).
+// certificates, starts kube-sim on 127.0.0.1 (or options.listen_host) port 0 (or options.port)
+// and waits for its "kube-sim ready" line. restart() stops it (SIGTERM, so it saves its state)
+// and starts it again on the same port with the same state file, data dir and token: clients
+// keep their kubeconfig. crash() kills it with SIGKILL (no final save; the debounced saves still ran).
 //
 // Cleanup is RAII: the destructor stops the process (SIGTERM, then SIGKILL; only its own PID)
 // and removes the temp dir, also when a test fails half-way.
@@ -32,10 +32,14 @@
 namespace berth::testing {
 
 struct KubeSimOptions {
+  std::string listen_host = "127.0.0.1";  // another address needs {"--tls-san", it} in extra_args
   int port = 0;                       // 0: a free port, kept by restart()
   std::string token;                  // "" = a fixed test token chosen by the harness
   std::vector<std::string> extra_args;  // e.g. {"--history-limit", "10"}
   std::chrono::milliseconds start_timeout{30000};
+  // Comes before the command: NetworkNamespace::launcher() runs kube-sim inside a namespace
+  // (then request() and admin(), which run in the test's own namespace, cannot reach it).
+  std::vector<std::string> launcher;
 };
 
 class KubeSimProcess {
@@ -59,7 +63,7 @@ class KubeSimProcess {
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path kubeconfig_path() const { return dir_ / "kubeconfig"; }
   std::filesystem::path state_file() const { return dir_ / "state.json"; }
-  const std::string& server_url() const { return server_url_; }  // https://127.0.0.1:<port>
+  const std::string& server_url() const { return server_url_; }  // https://<listen host>:<port>
   int port() const { return port_; }
   const std::string& token() const { return token_; }
   const std::string& ca_pem() const { return ca_pem_; }

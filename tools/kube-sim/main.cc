@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -35,6 +36,7 @@ struct Flags {
   std::string data_dir;
   std::string service_cidr = "10.96.0.0/16";
   std::string token;
+  std::vector<std::string> tls_sans;
   std::size_t history_limit = 100000;
   int threads = 64;
   std::string log_level = "info";
@@ -77,7 +79,13 @@ int run(const Flags& flags) {
                ec.message());
     return 1;
   }
-  auto identity = load_or_create_tls_identity(data_dir);
+  for (const std::string& san : flags.tls_sans) {
+    if (auto ok = check_tls_san(san); !ok) {
+      log->error("bad --tls-san: {}", ok.error().message);
+      return 2;
+    }
+  }
+  auto identity = load_or_create_tls_identity(data_dir, flags.tls_sans);
   if (!identity) {
     log->error("TLS identity failed: {}", identity.error().describe());
     return 1;
@@ -184,6 +192,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-file", flags.state_file, "JSON file that keeps the objects across restarts");
   app.add_option("--data-dir", flags.data_dir, "directory for the CA and server certificate (default: the kubeconfig's)");
   app.add_option("--service-cidr", flags.service_cidr, "range that ClusterIPs are allocated from")->capture_default_str();
+  app.add_option("--tls-san", flags.tls_sans,
+                 "extra subject alternative name (IP or DNS name) of the server certificate; repeatable");
   app.add_option("--token", flags.token, "bearer token to accept (default: a random one, written to the kubeconfig)");
   app.add_option("--history-limit", flags.history_limit, "watch events kept before compaction")->capture_default_str();
   app.add_option("--threads", flags.threads, "HTTPS worker threads (each open watch holds one)")->capture_default_str();

@@ -1,5 +1,9 @@
 #include "kube-sim/tls_identity.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <tuple>
@@ -13,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "common/atomic_file.h"
 
@@ -37,6 +42,19 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 
 constexpr long kValiditySeconds = 10L * 365 * 24 * 3600;
+
+bool is_ip_address(const std::string& text) {
+  in6_addr bytes{};
+  return inet_pton(AF_INET, text.c_str(), &bytes) == 1 || inet_pton(AF_INET6, text.c_str(), &bytes) == 1;
+}
+
+// The subjectAltName extension value: the loopback names, then the extra ones (each already
+// passed check_tls_san(), so none can add a field of its own with a ',').
+std::string subject_alt_names(const std::vector<std::string>& extra_sans) {
+  std::string names = "IP:127.0.0.1,IP:::1,DNS:localhost";
+  for (const std::string& san : extra_sans) names += (is_ip_address(san) ? ",IP:" : ",DNS:") + san;
+  return names;
+}
 
 std::unexpected<Error> openssl_error(std::string_view what) {
   std::string message(what);
@@ -64,8 +82,9 @@ Result<void> add_extension(X509* cert, X509* issuer, int nid, const char* value)
 }
 
 // A certificate for `key`, issued by `issuer` (nullptr: self-signed) and signed by `issuer_key`.
+// `subject_alt_names` applies to a server certificate only.
 Result<X509Ptr> make_certificate(EVP_PKEY* key, const char* common_name, X509* issuer, EVP_PKEY* issuer_key,
-                                 bool is_ca) {
+                                 bool is_ca, const std::string& subject_alt_names = "") {
   X509Ptr cert(X509_new());
   if (!cert) return openssl_error("X509_new");
   X509_set_version(cert.get(), 2);  // v3, required for extensions
@@ -104,7 +123,7 @@ Result<X509Ptr> make_certificate(EVP_PKEY* key, const char* common_name, X509* i
                   {NID_ext_key_usage, "serverAuth"},
                   {NID_subject_key_identifier, "hash"},
                   {NID_authority_key_identifier, "keyid:always"},
-                  {NID_subject_alt_name, "IP:127.0.0.1,IP:::1,DNS:localhost"}};
+                  {NID_subject_alt_name, subject_alt_names.c_str()}};
   }
   for (const auto& [nid, value] : extensions) {
     if (auto ok = add_extension(cert.get(), signer, nid, value); !ok) return std::unexpected(ok.error());
@@ -165,14 +184,31 @@ bool expires_within_a_day(X509* cert) {
 
 }  // namespace
 
-Result<TlsIdentity> generate_tls_identity() {
+Result<void> check_tls_san(std::string_view san) {
+  if (is_ip_address(std::string(san))) return {};
+  auto dns_char = [](char c) {
+    return is_ascii_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.';
+  };
+  if (san.empty() || san.size() > 253 || !std::ranges::all_of(san, dns_char) || san.front() == '.' ||
+      san.front() == '-') {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "\"" + std::string(san) + "\" is neither an IP address nor a DNS name");
+  }
+  return {};
+}
+
+Result<TlsIdentity> generate_tls_identity(const std::vector<std::string>& extra_sans) {
+  for (const std::string& san : extra_sans) {
+    if (auto ok = check_tls_san(san); !ok) return std::unexpected(ok.error());
+  }
   auto ca_key = make_key();
   if (!ca_key) return std::unexpected(ca_key.error());
   auto ca_cert = make_certificate(ca_key->get(), "kube-sim-ca", nullptr, ca_key->get(), true);
   if (!ca_cert) return std::unexpected(ca_cert.error());
   auto server_key = make_key();
   if (!server_key) return std::unexpected(server_key.error());
-  auto server_cert = make_certificate(server_key->get(), "kube-sim", ca_cert->get(), ca_key->get(), false);
+  auto server_cert = make_certificate(server_key->get(), "kube-sim", ca_cert->get(), ca_key->get(), false,
+                                      subject_alt_names(extra_sans));
   if (!server_cert) return std::unexpected(server_cert.error());
 
   TlsIdentity identity;
@@ -188,7 +224,7 @@ Result<TlsIdentity> generate_tls_identity() {
   return identity;
 }
 
-Result<void> check_tls_identity(const TlsIdentity& identity) {
+Result<void> check_tls_identity(const TlsIdentity& identity, const std::vector<std::string>& extra_sans) {
   auto ca_cert = cert_from_pem(identity.ca_cert_pem);
   auto ca_key = key_from_pem(identity.ca_key_pem);
   auto server_cert = cert_from_pem(identity.server_cert_pem);
@@ -209,6 +245,12 @@ Result<void> check_tls_identity(const TlsIdentity& identity) {
   if (expires_within_a_day(ca_cert->get()) || expires_within_a_day(server_cert->get())) {
     return make_error(ErrorCode::kInvalidArgument, "a certificate expires within a day");
   }
+  for (const std::string& san : extra_sans) {
+    const bool covered = is_ip_address(san)
+                             ? X509_check_ip_asc(server_cert->get(), san.c_str(), 0) == 1
+                             : X509_check_host(server_cert->get(), san.data(), san.size(), 0, nullptr) == 1;
+    if (!covered) return make_error(ErrorCode::kInvalidArgument, "the server certificate does not cover " + san);
+  }
   return {};
 }
 
@@ -216,7 +258,8 @@ TlsFiles tls_files(const std::filesystem::path& dir) {
   return {dir / "ca.crt", dir / "ca.key", dir / "server.crt", dir / "server.key"};
 }
 
-Result<TlsIdentity> load_or_create_tls_identity(const std::filesystem::path& dir) {
+Result<TlsIdentity> load_or_create_tls_identity(const std::filesystem::path& dir,
+                                                const std::vector<std::string>& extra_sans) {
   auto log = logger("kube-sim");
   TlsFiles files = tls_files(dir);
   std::error_code ec;
@@ -229,7 +272,7 @@ Result<TlsIdentity> load_or_create_tls_identity(const std::filesystem::path& dir
     auto server_key = read_whole_file(files.server_key);
     if (ca_cert && ca_key && server_cert && server_key) {
       identity = {*ca_cert, *ca_key, *server_cert, *server_key};
-      auto ok = check_tls_identity(identity);
+      auto ok = check_tls_identity(identity, extra_sans);
       if (ok) {
         log->info("reusing TLS identity dir={}", dir.string());
         return identity;
@@ -240,7 +283,7 @@ Result<TlsIdentity> load_or_create_tls_identity(const std::filesystem::path& dir
 
   std::filesystem::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, "cannot create " + dir.string() + ": " + ec.message());
-  auto identity = generate_tls_identity();
+  auto identity = generate_tls_identity(extra_sans);
   if (!identity) return identity;
   // Keys first: a crash in between leaves an incomplete set, which the next start regenerates.
   for (auto [path, content, mode] :
