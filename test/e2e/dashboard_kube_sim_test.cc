@@ -78,10 +78,9 @@ TEST(DashboardKubeSim, EveryMetricTheDashboardQueriesIsExportedAndTheServiceJoin
   std::unique_ptr<TcpClient> session;
   ASSERT_TRUE(eventually(
       [&] {
-        auto client = TcpClient::connect("127.0.0.1", *port, 2s);
-        if (!client || !(*client)->read_line(2s)) return false;
-        session = std::move(*client);
-        return true;
+        auto held = session_with("127.0.0.1", *port, "db", 2s);
+        if (held) session = std::move(*held);
+        return held.has_value();
       },
       kWait))
       << c.berth().log();

@@ -54,12 +54,9 @@ TEST(StatusKubeSim, ShowsEachServicePortWithItsBackendsHealthAndSessionsAcrossAR
   std::unique_ptr<TcpClient> session;
   ASSERT_TRUE(eventually(
       [&] {
-        auto client = TcpClient::connect("127.0.0.1", *port, 2s);
-        if (!client) return false;
-        auto greeting = (*client)->read_line(2s);
-        if (!greeting || *greeting != "orders-up") return false;
-        session = std::move(*client);
-        return true;
+        auto held = session_with("127.0.0.1", *port, "orders-up", 2s);
+        if (held) session = std::move(*held);
+        return held.has_value();
       },
       kWait))
       << c.berth().log();

@@ -192,6 +192,16 @@ bool TcpClient::round_trip(const std::string& text, std::chrono::milliseconds ti
   return line && *line == text;
 }
 
+Result<std::unique_ptr<TcpClient>> session_with(const std::string& address, int port, const std::string& name,
+                                                std::chrono::milliseconds timeout) {
+  auto client = TcpClient::connect(address, port, timeout);
+  if (!client) return std::unexpected(client.error());
+  auto greeting = (*client)->read_line(timeout);
+  if (!greeting) return std::unexpected(greeting.error());
+  if (*greeting != name) return make_error(ErrorCode::kInvalid, "greeted by \"" + *greeting + "\", not \"" + name + "\"");
+  return std::move(*client);
+}
+
 Result<std::string> greeting_at(const std::string& address, int port, std::chrono::milliseconds timeout) {
   auto client = TcpClient::connect(address, port, timeout);
   if (!client) return std::unexpected(client.error());

@@ -66,6 +66,11 @@ class TcpClient {
   std::string buffer_;
 };
 
+// Connects and reads the greeting; the open connection (a session held through HAProxy, say)
+// when the greeting is `name`, else an error saying what answered.
+Result<std::unique_ptr<TcpClient>> session_with(const std::string& address, int port, const std::string& name,
+                                                std::chrono::milliseconds timeout);
+
 // Connects, reads the greeting line and closes: which EchoServer answered on `port`, or the
 // error (refused, closed at once by a listener with no server, timeout).
 Result<std::string> greeting_at(const std::string& address, int port, std::chrono::milliseconds timeout);
