@@ -64,8 +64,9 @@ TEST(DataplaneKubeSim, IPv6EndpointsAndBindsServeBesideIPv4) {
   // Every host port listens on both bind addresses, whatever the family of its endpoints.
   EXPECT_TRUE(eventually([&] { return greets(*six, "v6-pod", "::1") && greets(*six, "v6-pod"); }, kWait))
       << greeting_or_error(*six, "::1") << "\n" << c.berth().log();
-  EXPECT_TRUE(greets(*four, "v4-pod", "::1"));
-  EXPECT_TRUE(greets(*four, "v4-pod"));
+  // The two Services may be allocated apart and served by two reloads: wait for the second too.
+  EXPECT_TRUE(eventually([&] { return greets(*four, "v4-pod", "::1") && greets(*four, "v4-pod"); }, kWait))
+      << greeting_or_error(*four, "::1") << "\n" << c.berth().log();
   auto config = read_whole_file(c.config_path());
   ASSERT_TRUE(config);
   EXPECT_NE(config->find(fmt::format("bind [::1]:{} v6only", *six)), std::string::npos) << *config;
