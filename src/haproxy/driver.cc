@@ -323,6 +323,13 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       return result;
     }
     if (!busy->empty()) {
+      // With no master known, the holder may be a master started by someone else since the last
+      // look (deploy/'s haproxy container restarted by the kubelet, an operator): its ports are
+      // its own, and moving their Services would break every client. Adopt it instead.
+      if (!running_ && master_.status()) {
+        attach(global, desired);
+        continue;
+      }
       for (const auto& conflict : *busy) {
         result.unavailable[conflict.port] = conflict.message;
         leave_out(conflict.port);
