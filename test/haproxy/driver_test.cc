@@ -209,6 +209,23 @@ class DriverTest : public ::testing::Test {
     return state.value_or(ServersState{});
   }
 
+  // Applies `desired` (a start), then SIGKILLs the master and waits until it is gone; returns
+  // the table it had, or nullopt (with the failure reported) when any step failed.
+  std::optional<ProcessTable> start_then_kill_master(Driver& driver, const Model& desired) {
+    auto started = apply(driver, desired);
+    EXPECT_TRUE(started.ok()) << why(started);
+    const ProcessTable before = status();
+    if (!started.ok() || before.master.pid <= 0 || ::kill(before.master.pid, SIGKILL) != 0) return std::nullopt;
+    // Not our child (HAProxy detaches it): poll until it is gone, bounded.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (process_running(before.master.pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_FALSE(process_running(before.master.pid)) << "the master outlived SIGKILL";
+    if (process_running(before.master.pid)) return std::nullopt;
+    return before;
+  }
+
   std::string why(const ApplyResult& result) const {
     return (result.error ? result.error->describe() : std::string("ok")) + "\nmaster log:\n" + env_.log();
   }
@@ -627,17 +644,9 @@ TEST_F(DriverTest, AKilledMasterIsNoticedAndStartedAgain) {
   const int p = ports[0];
   const Model desired = model({listener(p, {a_.server()})});
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, desired).ok()) << env_.log();
-  const ProcessTable before = status();
-  ASSERT_GT(before.master.pid, 0);
-
-  ASSERT_EQ(::kill(before.master.pid, SIGKILL), 0);
-  // Not our child (HAProxy detaches it): poll until it is gone, bounded.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (process_running(before.master.pid) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_FALSE(process_running(before.master.pid));
+  const auto killed = start_then_kill_master(*driver, desired);
+  ASSERT_TRUE(killed);
+  const ProcessTable& before = *killed;
 
   auto polled = driver->poll();
   EXPECT_FALSE(polled);
@@ -666,14 +675,7 @@ TEST_F(DriverTest, AMasterStartedByOthersAfterADeathIsAdoptedNotTakenForAPortHol
   const int p = ports[0];
   const Model desired = model({listener(p, {a_.server()})});
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, desired).ok()) << env_.log();
-  const ProcessTable before = status();
-  ASSERT_EQ(::kill(before.master.pid, SIGKILL), 0);
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (process_running(before.master.pid) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_FALSE(process_running(before.master.pid));
+  ASSERT_TRUE(start_then_kill_master(*driver, desired));
   EXPECT_FALSE(driver->poll());
 
   // Someone else starts a master on the same files; its worker binds p once it is listed.
