@@ -734,7 +734,9 @@ TEST_F(DeployLayout, BerthAdoptsTheHaproxyContainersMasterAndOutlivesEitherResta
       << berth.log();
   // HAProxy serves the port a moment before berth has recorded the reload as confirmed
   // (haproxy.cfg.applied); a berth killed in between rightly reloads once more when it returns.
-  ASSERT_TRUE(berth.wait_for_log(fmt::format("listeners=1 reasons=\"listener added p{}", port), 30s)) << berth.log();
+  // (berth logs "haproxy reloaded ... listeners=1 reasons=..." once it has; whether the first
+  // reload already had the port depends on how fast the allocator was.)
+  ASSERT_TRUE(berth.wait_for_log("listeners=1 reasons=", 30s)) << berth.log();
   auto session = TcpClient::connect("127.0.0.1", port, 5s);
   ASSERT_TRUE(session) << session.error().describe();
   ASSERT_EQ((*session)->read_line(5s).value_or(""), "db-1");
