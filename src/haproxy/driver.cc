@@ -18,6 +18,9 @@ namespace {
 
 // Attempts of one apply: each can leave out busy ports or rejected listeners and try again.
 constexpr int kMaxAttempts = 4;
+// How long a port found busy while no master is known gives a master that is starting to answer
+// on its socket: HAProxy binds its listeners before its master CLI accepts.
+constexpr std::chrono::milliseconds kMasterAppearGrace{2000};
 
 // FNV-1a: a stable hash of the config text for the ".applied" marker (std::hash promises
 // nothing across builds).
@@ -183,6 +186,17 @@ void Driver::attach(const GlobalSettings& global, const Model& desired) {
   }
 }
 
+bool Driver::adopt_appeared_master(const GlobalSettings& global, const Model& desired, std::chrono::milliseconds grace,
+                                   std::stop_token stop) {
+  if (running_) return false;
+  const auto deadline = clock_.now() + grace;
+  while (!master_.status()) {
+    if (clock_.now() >= deadline || !clock_.sleep_for(std::chrono::milliseconds(50), stop)) return false;
+  }
+  attach(global, desired);
+  return true;
+}
+
 Result<void> Driver::write_live_files(const std::string& text) {
   if (auto ok = write_file_atomically(settings_.paths.config, text, 0600); !ok) return ok;
   return write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
@@ -323,6 +337,8 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       return result;
     }
     if (!busy->empty()) {
+      // Moving their Services would break every client of a master that merely came up.
+      if (adopt_appeared_master(global, desired, kMasterAppearGrace, stop)) continue;
       for (const auto& conflict : *busy) {
         result.unavailable[conflict.port] = conflict.message;
         leave_out(conflict.port);
@@ -404,6 +420,9 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, st
       // A port taken between the probe and the bind: probe again and leave it out.
       auto late = ports_in_use(global.bind_addresses, new_ports);
       if (outcome.error().code == ErrorCode::kInvalid && late && !late->empty()) {
+        // A start refused while someone else's master came up and took the ports (deploy/'s
+        // berth container, whose --haproxy-binary starts none).
+        if (adopt_appeared_master(global, desired, kMasterAppearGrace, stop)) continue;
         for (const auto& conflict : *late) {
           result.unavailable[conflict.port] = conflict.message;
           leave_out(conflict.port);

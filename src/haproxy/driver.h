@@ -101,6 +101,11 @@ class Driver final : public Applier {
 
  private:
   void attach(const GlobalSettings& global, const Model& desired);
+  // With no master known, whether one answers now or within `grace`, adopted if it does: a master
+  // someone else started since (deploy/'s haproxy container restarted by the kubelet, an
+  // operator), whose ports are its own and must not be taken for another process's.
+  bool adopt_appeared_master(const GlobalSettings& global, const Model& desired, std::chrono::milliseconds grace,
+                             std::stop_token stop);
   ApplyResult apply_runtime(Config next, const std::vector<std::string>& commands);
   Result<void> write_live_files(const std::string& text);
   Result<void> write_server_state(const Config& next);

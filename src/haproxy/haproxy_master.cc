@@ -114,6 +114,14 @@ Result<ProcessTable> HaproxyMaster::start(std::chrono::milliseconds timeout, std
 
   while (true) {
     auto table = status();
+    if (table && table->current_worker() && table->master.pid != *pid) {
+      // Someone else's master took the socket meanwhile (deploy/'s haproxy container, whose
+      // berth starts none: its binary exits at once). Not ours to claim; adopt it instead.
+      if (process_running(*pid)) ::kill(*pid, SIGTERM);
+      return make_error(ErrorCode::kAlreadyExists,
+                        fmt::format("a master started elsewhere (pid {}) answers on {}; adopt it instead",
+                                    table->master.pid, paths_.master_socket.string()));
+    }
     if (table && table->current_worker()) {
       logger("haproxy")->info("started master pid={} worker={} took_ms={}", table->master.pid,
                               *table->current_worker(), elapsed_ms(clock_, begin));

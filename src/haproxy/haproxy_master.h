@@ -41,7 +41,8 @@ class HaproxyMaster {
 
   // Starts a master on paths().config and waits until `show proc` lists a worker. Errors:
   // kAlreadyExists when a master already answers on the socket (a second one would take the
-  // socket path over and orphan the first: adopt it instead); kIo when it cannot be spawned;
+  // socket path over and orphan the first: adopt it instead), also one that is not the process
+  // started here and came up meanwhile; kIo when it cannot be spawned;
   // kInvalid when HAProxy exits or no worker appears before `timeout` (the message carries the
   // master log's ALERT lines, e.g. "cannot bind socket (Address already in use) for
   // [0.0.0.0:26735]"; a master that timed out is sent SIGTERM); kCancelled, leaving the master

@@ -212,6 +212,23 @@ class DriverTest : public ::testing::Test {
     return state.value_or(ServersState{});
   }
 
+  // Applies `desired` (a start), then SIGKILLs the master and waits until it is gone; returns
+  // the table it had, or nullopt (with the failure reported) when any step failed.
+  std::optional<ProcessTable> start_then_kill_master(Driver& driver, const Model& desired) {
+    auto started = apply(driver, desired);
+    EXPECT_TRUE(started.ok()) << why(started);
+    const ProcessTable before = status();
+    if (!started.ok() || before.master.pid <= 0 || ::kill(before.master.pid, SIGKILL) != 0) return std::nullopt;
+    // Not our child (HAProxy detaches it): poll until it is gone, bounded.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (process_running(before.master.pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_FALSE(process_running(before.master.pid)) << "the master outlived SIGKILL";
+    if (process_running(before.master.pid)) return std::nullopt;
+    return before;
+  }
+
   std::string why(const ApplyResult& result) const {
     return (result.error ? result.error->describe() : std::string("ok")) + "\nmaster log:\n" + env_.log();
   }
@@ -630,17 +647,9 @@ TEST_F(DriverTest, AKilledMasterIsNoticedAndStartedAgain) {
   const int p = ports[0];
   const Model desired = model({listener(p, {a_.server()})});
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, desired).ok()) << env_.log();
-  const ProcessTable before = status();
-  ASSERT_GT(before.master.pid, 0);
-
-  ASSERT_EQ(::kill(before.master.pid, SIGKILL), 0);
-  // Not our child (HAProxy detaches it): poll until it is gone, bounded.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (process_running(before.master.pid) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_FALSE(process_running(before.master.pid));
+  const auto killed = start_then_kill_master(*driver, desired);
+  ASSERT_TRUE(killed);
+  const ProcessTable& before = *killed;
 
   auto polled = driver->poll();
   EXPECT_FALSE(polled);
@@ -656,6 +665,38 @@ TEST_F(DriverTest, AKilledMasterIsNoticedAndStartedAgain) {
   EXPECT_EQ(driver->stats().restarts, 1u);
   const ProcessTable after = status();
   EXPECT_NE(after.master.pid, before.master.pid);
+  EXPECT_EQ(served_by(p), "a");
+}
+
+// deploy/'s haproxy container: the kubelet restarts a dead master with the config berth last
+// confirmed, and the Driver may have noticed the death before. The new master's ports are its
+// own: the Driver adopts it instead of reporting them held by another process (which would
+// move every Service to another host port).
+TEST_F(DriverTest, AMasterStartedByOthersAfterADeathIsAdoptedNotTakenForAPortHolder) {
+  const auto ports = free_ports(1);
+  ASSERT_EQ(ports.size(), 1u);
+  const int p = ports[0];
+  const Model desired = model({listener(p, {a_.server()})});
+  auto driver = make_driver();
+  ASSERT_TRUE(start_then_kill_master(*driver, desired));
+  EXPECT_FALSE(driver->poll());
+
+  // Someone else starts a master on the same files; its worker binds p once it is listed.
+  auto restarted = env_.master.start(30s, {});
+  env_.guard.watch(restarted);
+  ASSERT_TRUE(restarted) << restarted.error().describe() << "\n" << env_.log();
+  ASSERT_EQ(served_by(p), "a");
+
+  cli_.clear();
+  auto adopted = apply(*driver, desired);
+  ASSERT_TRUE(adopted.ok()) << why(adopted);
+  EXPECT_TRUE(adopted.unavailable.empty()) << adopted.unavailable.begin()->second;
+  EXPECT_EQ(adopted.action, Action::kNone);
+  EXPECT_EQ(driver->stats().adoptions, 1u);
+  EXPECT_EQ(driver->stats().starts, 1u);
+  const ProcessTable after = status();
+  EXPECT_EQ(after.master.pid, restarted->master.pid);
+  EXPECT_EQ(after.master.reloads, 0);
   EXPECT_EQ(served_by(p), "a");
 }
 

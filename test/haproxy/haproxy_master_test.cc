@@ -3,6 +3,7 @@
 // HaproxyGuard in HaproxyEnv, by PID, also when it fails.
 #include "haproxy/haproxy_master.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -339,6 +340,33 @@ TEST(HaproxyMasterStart, AMissingBinaryIsAnIoError) {
   auto started = master.start(kStartTimeout, {});
   ASSERT_FALSE(started);
   EXPECT_EQ(started.error().code, ErrorCode::kIo) << started.error().describe();
+}
+
+// deploy/'s berth container: the binary berth runs starts no master, and the haproxy
+// container's master may come up while berth's start still waits. start() must not claim a
+// master that is not the process it spawned.
+TEST(HaproxyMasterStart, AMasterThatComesUpElsewhereMeanwhileIsNotClaimed) {
+  HaproxyEnv env;
+  const int port = free_port();
+  env.write_config({port});
+  // The "binary": starts the real master in a session of its own (another pid), then stays
+  // until that master has written its pid file and a little longer, as a slow exit would.
+  const auto pid_file = env.paths.pid_file.string();
+  env.paths.binary = env.dir.write("elsewhere", fmt::format(R"(#!/bin/sh
+setsid {} "$@" </dev/null >/dev/null 2>&1 &
+tries=0
+while [ ! -s {} ] && [ "$tries" -lt 200 ]; do tries=$((tries + 1)); sleep 0.05; done
+sleep 5
+)", testenv::kHaproxyBinary, pid_file)).string();
+  ASSERT_EQ(::chmod(env.paths.binary.c_str(), 0755), 0);
+  HaproxyMaster master(env.paths, env.cli, SystemClock::instance());
+  auto started = master.start(kStartTimeout, {});
+  auto elsewhere = env.master.status();
+  env.guard.watch(elsewhere);
+  ASSERT_FALSE(started) << "claimed master " << started->master.pid;
+  EXPECT_EQ(started.error().code, ErrorCode::kAlreadyExists) << started.error().describe();
+  ASSERT_TRUE(elsewhere) << elsewhere.error().describe();
+  EXPECT_TRUE(contains(started.error().message, fmt::format("pid {}", elsewhere->master.pid))) << started.error().message;
 }
 
 TEST(HaproxyMasterStart, TheMasterOutlivesTheProcessThatStartedIt) {

@@ -166,7 +166,7 @@ TEST(Discovery, CoreResourceListHasShortNamesAndVerbs) {
   }
   EXPECT_TRUE(saw_services);
   EXPECT_FALSE(api_resource_list_document("", "v2"));
-  EXPECT_FALSE(api_resource_list_document("apps", "v1"));
+  EXPECT_FALSE(api_resource_list_document("batch", "v1"));
 }
 
 TEST(Discovery, GroupListNamesDiscoveryAndCoordination) {
@@ -218,7 +218,7 @@ TEST(ResourcePath, ParsesCollectionsObjectsAndNamespaces) {
   EXPECT_FALSE(parse_resource_path("/api/v1/pods"));
   EXPECT_FALSE(parse_resource_path("/api/v1/services/web"));  // namespaced needs a namespace
   EXPECT_FALSE(parse_resource_path("/api/v1/namespaces/default/services/web/status"));
-  EXPECT_FALSE(parse_resource_path("/apis/apps/v1/namespaces/default/deployments"));
+  EXPECT_FALSE(parse_resource_path("/apis/batch/v1/namespaces/default/jobs"));
   EXPECT_FALSE(parse_resource_path("/healthz"));
 }
 

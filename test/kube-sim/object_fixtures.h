@@ -20,6 +20,11 @@ inline nlohmann::json labeled_service(std::string name, nlohmann::json labels = 
   return s;
 }
 
+// A Service with the given spec, as sent (the validation and ClusterIP tests).
+inline nlohmann::json svc(std::string name, nlohmann::json spec) {
+  return {{"metadata", {{"name", std::move(name)}}}, {"spec", std::move(spec)}};
+}
+
 inline std::uint64_t rv_of(const nlohmann::json& obj) {
   return std::stoull(obj["metadata"]["resourceVersion"].get<std::string>());
 }

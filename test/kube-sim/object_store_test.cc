@@ -186,8 +186,10 @@ TEST(ObjectStoreTest, ServedResourcesAreFoundByUrlParts) {
   ASSERT_NE(find_resource("", "v1", "services"), nullptr);
   EXPECT_EQ(find_resource("coordination.k8s.io", "v1", "leases")->kind, "Lease");
   EXPECT_EQ(find_resource("discovery.k8s.io", "v1", "endpointslices")->kind, "EndpointSlice");
-  EXPECT_EQ(find_resource("apps", "v1", "deployments"), nullptr);
-  EXPECT_EQ(served_resources().size(), 5u);
+  EXPECT_EQ(find_resource("apps", "v1", "deployments")->kind, "Deployment");
+  EXPECT_EQ(find_resource("apps", "v1", "statefulsets"), nullptr);
+  EXPECT_EQ(find_resource("", "v1", "secrets"), nullptr);
+  EXPECT_EQ(served_resources().size(), served_resource_table().size());
 }
 
 }  // namespace
@@ -203,8 +205,6 @@ WatchRequest watch_from(std::string version) {
   r.resource_version = std::move(version);
   return r;
 }
-
-json svc(std::string name, json spec) { return json{{"metadata", {{"name", std::move(name)}}}, {"spec", std::move(spec)}}; }
 
 TEST(ObjectStoreServiceTest, DefaultsAreApplied) {
   ObjectStore store;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "kube-sim/object_store.h"
+#include "object_fixtures.h"
 
 namespace berth::kubesim {
 namespace {
@@ -19,8 +20,6 @@ struct ValidationCase {
 };
 
 void PrintTo(const ValidationCase& c, std::ostream* os) { *os << c.name; }
-
-json svc(std::string name, json spec) { return json{{"metadata", {{"name", std::move(name)}}}, {"spec", std::move(spec)}}; }
 
 class ObjectValidationTest : public ::testing::TestWithParam<ValidationCase> {};
 

@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "kube-sim/object_store.h"
+#include <fmt/format.h>
+
+#include "kube-sim/served_resource.h"
 
 namespace berth::kubesim {
 namespace {
 
-nlohmann::json resource_entry(const kube::ResourceType& type) {
+nlohmann::json resource_entry(const ServedResource& row) {
+  const kube::ResourceType& type = row.type;
   std::string singular(type.kind);
   std::transform(singular.begin(), singular.end(), singular.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -20,14 +24,8 @@ nlohmann::json resource_entry(const kube::ResourceType& type) {
                           {"namespaced", type.namespaced},
                           {"kind", type.kind},
                           {"verbs", {"create", "delete", "get", "list", "patch", "update", "watch"}}};
-  if (type.plural == "services") {
-    entry["shortNames"] = {"svc"};
-    entry["categories"] = {"all"};
-  } else if (type.plural == "events") {
-    entry["shortNames"] = {"ev"};
-  } else if (type.plural == "namespaces") {
-    entry["shortNames"] = {"ns"};
-  }
+  if (!row.short_names.empty()) entry["shortNames"] = row.short_names;
+  if (!row.categories.empty()) entry["categories"] = row.categories;
   return entry;
 }
 
@@ -73,8 +71,8 @@ nlohmann::json api_group_list_document() {
 
 std::optional<nlohmann::json> api_resource_list_document(std::string_view group, std::string_view version) {
   nlohmann::json resources = nlohmann::json::array();
-  for (const auto& type : served_resources()) {
-    if (type.group == group && type.version == version) resources.push_back(resource_entry(type));
+  for (const auto& row : served_resource_table()) {
+    if (row.type.group == group && row.type.version == version) resources.push_back(resource_entry(row));
   }
   if (resources.empty()) return std::nullopt;
   std::string group_version = group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
@@ -83,12 +81,20 @@ std::optional<nlohmann::json> api_resource_list_document(std::string_view group,
 }
 
 nlohmann::json openapi_v3_root_document() {
-  // The hash only has to change when the documents do: kubectl caches by it.
-  nlohmann::json paths = {{"api/v1", {{"serverRelativeURL", "/openapi/v3/api/v1?hash=kube-sim-1"}}}};
-  for (const auto& [group, version] : named_group_versions()) {
-    std::string key = "apis/" + group + "/" + version;
-    paths[key] = {{"serverRelativeURL", "/openapi/v3/" + key + "?hash=kube-sim-1"}};
-  }
+  // kubectl caches each document under its URL, hash included (in --cache-dir, ~/.kube/cache by
+  // default): the hash is the document's own (FNV-1a of its text), so a kube-sim that serves
+  // more kinds is never answered from an older one's cache.
+  nlohmann::json paths = nlohmann::json::object();
+  auto add = [&paths](std::string_view group, std::string_view version) {
+    std::uint64_t hash = 14695981039346656037ull;
+    for (unsigned char c : openapi_v3_group_version_document(group, version).value_or(nullptr).dump()) {
+      hash = (hash ^ c) * 1099511628211ull;
+    }
+    const std::string key = group.empty() ? fmt::format("api/{}", version) : fmt::format("apis/{}/{}", group, version);
+    paths[key] = {{"serverRelativeURL", fmt::format("/openapi/v3/{}?hash={:016X}", key, hash)}};
+  };
+  add("", "v1");
+  for (const auto& [group, version] : named_group_versions()) add(group, version);
   return {{"paths", paths}};
 }
 

@@ -26,14 +26,9 @@
 #include "kube/api_client.h"
 #include "kube/resource.h"
 #include "kube/watch_event.h"
+#include "kube-sim/served_resource.h"  // served_resources(), find_resource()
 
 namespace berth::kubesim {
-
-// The resources kube-sim serves (namespaces, services, events, endpointslices, leases), and
-// lookup by URL parts. Returns nullptr for a resource kube-sim does not serve.
-const std::vector<kube::ResourceType>& served_resources();
-const kube::ResourceType* find_resource(std::string_view group, std::string_view version,
-                                        std::string_view plural);
 
 struct StoreOptions {
   std::string service_cidr = "10.96.0.0/16";  // ClusterIPs are allocated from this range

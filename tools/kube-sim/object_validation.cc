@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "kube-sim/served_resource.h"
 #include "kube/name_validation.h"
 
 namespace berth::kubesim {
@@ -56,21 +57,35 @@ void validate_string_map(const json& meta, const char* field, bool labels, std::
   }
 }
 
+// kube-apiserver's path.IsValidPathSegmentName, which the RBAC kinds' names follow.
+std::string path_segment_error(std::string_view name) {
+  if (name == "." || name == "..") return fmt::format("may not be '{}'", name);
+  for (std::string_view forbidden : {"/", "%"}) {
+    if (name.find(forbidden) != std::string_view::npos) return fmt::format("may not contain '{}'", forbidden);
+  }
+  return "";
+}
+
+std::string name_error(NameRule rule, std::string_view name) {
+  switch (rule) {
+    case NameRule::kDns1123Subdomain: return dns1123_subdomain_error(name);
+    case NameRule::kDns1123Label: return dns1123_label_error(name);
+    case NameRule::kDns1035Label: return dns1035_label_error(name);
+    case NameRule::kPathSegment: return path_segment_error(name);
+  }
+  return "";
+}
+
 void validate_meta(const kube::ResourceType& type, const json& object, std::vector<std::string>& errors) {
   const json& meta = object.at("metadata");
   std::string name = meta.value("name", "");
   if (name.empty()) {
     errors.push_back(required("metadata.name", "name or generateName is required"));
   } else {
-    std::string e;
-    if (type.kind == "Service") {
-      e = dns1035_label_error(name);
-    } else if (type.kind == "Namespace") {
-      e = dns1123_label_error(name);
-    } else {
-      e = dns1123_subdomain_error(name);
+    const ServedResource* row = served_resource(type);
+    if (auto e = name_error(row != nullptr ? row->name_rule : NameRule::kDns1123Subdomain, name); !e.empty()) {
+      errors.push_back(invalid("metadata.name", name, e));
     }
-    if (!e.empty()) errors.push_back(invalid("metadata.name", name, e));
   }
   validate_string_map(meta, "labels", true, errors);
   validate_string_map(meta, "annotations", false, errors);

@@ -1,6 +1,7 @@
 // kube-apiserver's validation of the objects kube-sim serves, reduced to the checks that are
 // cheap and that clients can trip over: object names, label and annotation keys/values, the
-// annotation size limit, Service ports/types/protocols, EndpointSlice addressType.
+// annotation size limit, Service ports/types/protocols, EndpointSlice addressType. Generic kinds
+// (served_resource.h) get the metadata checks only, their names by the kind's NameRule.
 //
 // Field errors use kube-apiserver's wording, e.g.
 //   spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive

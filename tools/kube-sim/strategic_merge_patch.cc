@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "kube-sim/served_resource.h"
 
 namespace berth::kubesim {
 namespace {
@@ -22,12 +25,71 @@ struct ListStrategy {
   std::string key;
 };
 
+// A list Kubernetes declares with a patch merge key: the kind it belongs to ("" for every kind),
+// its path, and the key.
+struct MergeKey {
+  std::string_view kind;
+  std::string_view path;
+  std::string_view key;
+};
+
+constexpr MergeKey kMergeKeys[] = {
+    {"", "metadata.ownerReferences", "uid"},
+    {"Service", "spec.ports", "port"},
+    {"Service", "status.conditions", "type"},
+    {"Namespace", "status.conditions", "type"},
+    {"ServiceAccount", "secrets", "name"},
+    {"ServiceAccount", "imagePullSecrets", "name"},
+};
+
+// The lists of a PodSpec with a merge key (k8s.io/api/core/v1 types.go), relative to the pod
+// spec of a kind with a pod template (ServedResource::pod_spec_path); "<containers>." stands for
+// each of containers, initContainers and ephemeralContainers.
+constexpr std::pair<std::string_view, std::string_view> kPodSpecMergeKeys[] = {
+    {"containers", "name"},
+    {"initContainers", "name"},
+    {"ephemeralContainers", "name"},
+    {"volumes", "name"},
+    {"imagePullSecrets", "name"},
+    {"hostAliases", "ip"},
+    {"topologySpreadConstraints", "topologyKey"},
+    {"resourceClaims", "name"},
+    {"schedulingGates", "name"},
+    {"<containers>.ports", "containerPort"},
+    {"<containers>.env", "name"},
+    {"<containers>.volumeMounts", "mountPath"},
+    {"<containers>.volumeDevices", "devicePath"},
+};
+
+std::optional<std::string_view> pod_spec_merge_key(std::string_view relative) {
+  constexpr std::string_view kAnyContainers = "<containers>.";
+  for (const auto& [path, key] : kPodSpecMergeKeys) {
+    if (path == relative) return key;
+    if (!path.starts_with(kAnyContainers)) continue;
+    const std::string_view field = path.substr(kAnyContainers.size());
+    for (std::string_view containers : {"containers.", "initContainers.", "ephemeralContainers."}) {
+      if (relative.size() == containers.size() + field.size() && relative.starts_with(containers) &&
+          relative.ends_with(field)) {
+        return key;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 ListStrategy list_strategy(std::string_view kind, std::string_view path) {
   using K = ListStrategy::Kind;
   if (path == "metadata.finalizers") return {K::kMergePrimitive, ""};
-  if (path == "metadata.ownerReferences") return {K::kMergeByKey, "uid"};
-  if (kind == "Service" && path == "spec.ports") return {K::kMergeByKey, "port"};
-  if ((kind == "Service" || kind == "Namespace") && path == "status.conditions") return {K::kMergeByKey, "type"};
+  for (const auto& m : kMergeKeys) {
+    if ((m.kind.empty() || m.kind == kind) && m.path == path) return {K::kMergeByKey, std::string(m.key)};
+  }
+  const ServedResource* row = served_resource_of_kind(kind);
+  if (row != nullptr && !row->pod_spec_path.empty() && path.size() > row->pod_spec_path.size() + 1 &&
+      path.starts_with(row->pod_spec_path) && path[row->pod_spec_path.size()] == '.') {
+    if (auto key = pod_spec_merge_key(path.substr(row->pod_spec_path.size() + 1))) {
+      return {K::kMergeByKey, std::string(*key)};
+    }
+  }
   return {};
 }
 

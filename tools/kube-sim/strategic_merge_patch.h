@@ -3,8 +3,12 @@
 //
 // Maps merge as in a JSON merge patch (null deletes a key). Lists are replaced, except those
 // Kubernetes declares with a patch merge key: Service spec.ports (by `port`), metadata
-// ownerReferences (by `uid`), status.conditions (by `type`), and metadata.finalizers (a list
-// of strings merged as a set). Directives:
+// ownerReferences (by `uid`), status.conditions (by `type`), a ServiceAccount's secrets and
+// imagePullSecrets (by `name`), the pod spec of a kind with a pod template (DaemonSet,
+// Deployment: containers, initContainers, volumes ... by `name`, a container's env by `name`,
+// ports by `containerPort`, volumeMounts by `mountPath`), and metadata.finalizers (a list of
+// strings merged as a set). Every other list, also of a kind kube-sim stores generically (RBAC
+// rules and subjects, say), is replaced, as Kubernetes declares them atomic. Directives:
 //   {"$patch": "replace"} in a map: the map becomes the patch (minus the directive);
 //   {"$patch": "delete"} in a map: the map is removed; in a list element: the element with that
 //     merge key is removed;  {"$patch": "replace"} as a list element: the list is replaced by
