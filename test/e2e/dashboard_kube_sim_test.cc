@@ -3,7 +3,7 @@
 // --haproxy-metrics-bind-address, and the join it relies on (berth_listener_info's proxy label
 // against HAProxy's proxy label) holds for a Service with a session open.
 //
-// Host ports 31600-31609; berth's metrics on 31695, HAProxy's on 31696.
+// Host ports 31697-31698; berth's metrics on 31695, HAProxy's on 31696.
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -68,7 +68,7 @@ TEST(DashboardKubeSim, EveryMetricTheDashboardQueriesIsExportedAndTheServiceJoin
   EchoServer db("db", "127.0.0.2");
   ASSERT_TRUE(db.ok());
   DataplaneCluster c(DataplaneClusterOptions{
-      .port_ranges = {{31600, 31609}},
+      .port_ranges = {{31697, 31698}},
       .flags = {{"--metrics-bind-address", "127.0.0.1:" + std::to_string(kBerthMetricsPort)},
                 {"--haproxy-metrics-bind-address", "127.0.0.1:" + std::to_string(kHaproxyMetricsPort)}}});
   ASSERT_TRUE(c.start()) << c.berth().log();

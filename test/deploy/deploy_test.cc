@@ -664,6 +664,7 @@ class DeployLayout : public ::testing::Test {
         {"--port-range", "31600-31609"},
         {"--metrics-bind-address", "127.0.0.1:0"},
         {"--health-probe-bind-address", "127.0.0.1:0"},
+        {"--haproxy-metrics-bind-address", "127.0.0.1:31699"},
         {"--log-format", "text"},
         // The entrypoint runs with HAPROXY_NOFILE=8192 here (raising the hard limit needs
         // CAP_SYS_RESOURCE), and HAProxy 2.6 refuses a config whose 2 x maxconn does not fit
