@@ -4,6 +4,8 @@
 #include <map>
 #include <vector>
 
+#include "haproxy/model.h"
+
 namespace berth::haproxy {
 namespace {
 
@@ -19,15 +21,6 @@ std::vector<int> error_lines(std::string_view output) {
     if (line > 0) lines.push_back(line);
   }
   return lines;
-}
-
-// "p26735" → 26735.
-std::optional<int> listener_port(std::string_view name) {
-  if (name.size() < 2 || name[0] != 'p') return std::nullopt;
-  int port = 0;
-  auto [ptr, ec] = std::from_chars(name.data() + 1, name.data() + name.size(), port);
-  if (ec != std::errc() || ptr != name.data() + name.size() || port < 1 || port > 65535) return std::nullopt;
-  return port;
 }
 
 }  // namespace
@@ -49,7 +42,7 @@ std::optional<std::set<int>> listeners_blamed(std::string_view haproxy_output, s
       if (keyword == "frontend" || keyword == "backend" || keyword == "listen") {
         std::string_view name = blank == std::string_view::npos ? "" : line.substr(blank + 1);
         name = name.substr(0, name.find_first_of(" \t"));
-        section = listener_port(name).value_or(0);
+        section = host_port_of_proxy(name).value_or(0);
       } else if (keyword[0] != '#') {
         section = 0;  // global, defaults, or a section a custom template added
       }

@@ -1,7 +1,6 @@
 #include "haproxy/driver.h"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
@@ -33,25 +32,17 @@ std::string config_hash(std::string_view text) {
   return fmt::format("{:016x}", h);
 }
 
-std::optional<int> number_after(std::string_view name, char prefix) {
-  if (name.size() < 2 || name[0] != prefix) return std::nullopt;
-  int value = 0;
-  auto [ptr, ec] = std::from_chars(name.data() + 1, name.data() + name.size(), value);
-  if (ec != std::errc() || ptr != name.data() + name.size() || value <= 0) return std::nullopt;
-  return value;
-}
-
 // The slots HAProxy runs, read back from the answer to `show servers state`.
 Result<SlotTable> observed_slots(std::string_view dump) {
   SlotTable table;
   auto ok = for_each_server_state(dump, [&](const ServerState& line) {
-    auto port = number_after(line.backend, 'p');
-    auto slot = number_after(line.server, 's');
+    auto port = host_port_of_proxy(line.backend);
+    auto slot = slot_index_of(line.server);
     if (!port || !slot) return;  // not a backend berth renders
     Slots& slots = table.backends[*port];
-    if (slots.size() < static_cast<std::size_t>(*slot)) slots.resize(*slot);
+    if (slots.size() <= *slot) slots.resize(*slot + 1);
     auto address = IpAddress::parse(line.address);
-    if (!line.in_maintenance() && address) slots[*slot - 1] = Server{*address, line.port};
+    if (!line.in_maintenance() && address) slots[*slot] = Server{*address, line.port};
   });
   if (!ok) return std::unexpected(ok.error());
   return table;
@@ -216,12 +207,12 @@ Result<void> Driver::write_server_state(const Config& next) {
     if (!answer) return std::unexpected(answer.error());
     auto ok = for_each_server_state(answer->empty() ? std::string_view() : std::string_view(answer->front()),
                                     [&](const ServerState& line) {
-      auto port = number_after(line.backend, 'p');
-      auto slot = number_after(line.server, 's');
+      auto port = host_port_of_proxy(line.backend);
+      auto slot = slot_index_of(line.server);
       if (!port || !slot) return;
       auto slots = next.slots.backends.find(*port);
-      if (slots == next.slots.backends.end() || static_cast<std::size_t>(*slot) > slots->second.size()) return;
-      const auto& server = slots->second[*slot - 1];
+      if (slots == next.slots.backends.end() || *slot >= slots->second.size()) return;
+      const auto& server = slots->second[*slot];
       auto address = IpAddress::parse(line.address);
       if (!server || !address || server->address != *address || server->port != line.port) return;
       if (current_) {

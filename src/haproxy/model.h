@@ -27,6 +27,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "haproxy/ip_address.h"
@@ -151,5 +152,9 @@ struct Config {
 // the state-file filter: frontend and backend "p<host port>", server "s<slot + 1>".
 std::string proxy_name(int host_port);
 std::string slot_name(std::size_t slot_index);
+// Their inverses, for names read back from HAProxy (`show stat`, `show servers state`, the
+// sections `haproxy -c` blames): "p26735" → 26735, "s2" → 1; nullopt for any other name.
+std::optional<int> host_port_of_proxy(std::string_view name);
+std::optional<std::size_t> slot_index_of(std::string_view name);
 
 }  // namespace berth::haproxy

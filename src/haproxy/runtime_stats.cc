@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "common/ascii.h"
-
 namespace berth::haproxy {
 namespace {
 
@@ -29,15 +27,6 @@ int to_count(std::string_view text) {
   int value = 0;
   std::from_chars(text.data(), text.data() + text.size(), value);
   return value;
-}
-
-// "p26735" → 26735; nullopt for proxies berth did not name.
-std::optional<int> host_port_of(std::string_view proxy) {
-  if (proxy.size() < 2 || proxy.front() != 'p' || !is_ascii_digits(proxy.substr(1))) return std::nullopt;
-  int port = 0;
-  auto [ptr, ec] = std::from_chars(proxy.data() + 1, proxy.data() + proxy.size(), port);
-  if (ec != std::errc() || port < 1 || port > 65535) return std::nullopt;
-  return port;
 }
 
 bool is_free_slot(const StatRow& row) { return row.status.starts_with("MAINT"); }
@@ -100,7 +89,7 @@ std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& 
                                                     const std::vector<std::vector<StatRow>>& old_workers) {
   std::map<int, ListenerRuntime> listeners;
   for (const StatRow& row : current) {
-    const auto port = host_port_of(row.proxy);
+    const auto port = host_port_of_proxy(row.proxy);
     if (!port) continue;
     ListenerRuntime& listener = listeners[*port];
     if (row.name == "FRONTEND") {
@@ -116,7 +105,7 @@ std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& 
   // server, the same address); a port it alone still has is gone from the config.
   for (const auto& rows : old_workers) {
     for (const StatRow& row : rows) {
-      const auto port = host_port_of(row.proxy);
+      const auto port = host_port_of_proxy(row.proxy);
       if (!port) continue;
       auto listener = listeners.find(*port);
       if (listener == listeners.end()) continue;
