@@ -66,7 +66,7 @@ std::string render_status_table(const json& status) {
     for (const json& s : services) {
       rows.push_back({cell(field(s, "service")), cell(field(s, "service_port")), cell(field(s, "host_port")),
                       cell(field(s, "state")), cell(field(s, "backends_up")), cell(field(s, "backends_down")),
-                      cell(field(s, "sessions")), field(s, "reason").is_string() ? cell(field(s, "reason")) : "-"});
+                      cell(field(s, "sessions")), cell(field(s, "reason"))});
       if (rows.back().back() == "-") rows.back().back().clear();
     }
   }

@@ -25,7 +25,6 @@ constexpr Unit kUnits[] = {{"ns", 1},
                            {"m", 60'000'000'000},
                            {"h", 3'600'000'000'000}};
 
-
 }  // namespace
 
 Result<std::chrono::nanoseconds> parse_go_duration(std::string_view text) {

@@ -8,6 +8,7 @@
 #include "kube/name_validation.h"
 
 namespace berth::controller {
+
 Result<void> validate(const AnnotationConfig& config) {
   if (auto error = kube::dns1123_subdomain_error(config.prefix); !error.empty()) {
     return make_error(ErrorCode::kInvalidArgument,

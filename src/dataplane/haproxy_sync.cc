@@ -72,9 +72,8 @@ std::shared_ptr<const ServingStatus> HaproxySync::serving_status() const {
   return status_ ? status_ : std::make_shared<const ServingStatus>();
 }
 
-void HaproxySync::publish(const BuiltModel& built, bool applied) {
+void HaproxySync::publish(const BuiltModel& built) {
   auto status = std::make_shared<ServingStatus>();
-  status->applied = applied;
   status->ports.reserve(built.model.listeners.size() + built.unserved.size());
   for (const auto& [port, listener] : built.model.listeners) {
     ServedPort served{.service = built.owner.at(port),
@@ -120,7 +119,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
     const auto due = *last_reload_ + config_.min_reload_interval;
     if (clock_.now() < due) {
       report(built.warnings);
-      publish(built, false);
+      publish(built);
       queue_.add_after(kConfigKey, due - clock_.now());
       return Outcome::kDeferred;
     }
@@ -148,7 +147,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
                              {"ConfigRejected", fmt::format("HAProxy rejected the config for host port {}: {}", port, why)}};
   }
   report(built.warnings);
-  publish(built, result.ok());
+  publish(built);
   if (!result.ok()) {
     failed_syncs_.fetch_add(1);
     log_->warn("apply failed, retrying: {}", result.error->describe());

@@ -89,7 +89,7 @@ class HaproxySync {
 
  private:
   void report(const std::map<std::string, std::vector<controller::Warning>>& warnings);
-  void publish(const BuiltModel& built, bool applied);
+  void publish(const BuiltModel& built);
 
   kube::Store<kube::Service>& services_;
   kube::Store<kube::EndpointSlice>& slices_;

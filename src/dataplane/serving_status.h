@@ -32,7 +32,6 @@ std::string_view state_name(ServedPort::State state);  // "serving", "pending", 
 
 struct ServingStatus {
   std::vector<ServedPort> ports;  // by service, then service port
-  bool applied = false;           // the last sync left HAProxy serving what it wanted
 };
 
 }  // namespace berth::dataplane

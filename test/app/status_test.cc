@@ -15,7 +15,6 @@ haproxy::Server endpoint(const char* address, int port) { return {*haproxy::IpAd
 
 dataplane::ServingStatus serving() {
   dataplane::ServingStatus s;
-  s.applied = true;
   s.ports = {{"db/orders", 3306, 20000, State::kServing, "", {endpoint("10.0.0.7", 3306), endpoint("10.0.0.8", 3306)}},
              {"db/reports", 5432, 20001, State::kPending, "not applied to HAProxy yet", {endpoint("10.0.0.9", 5432)}},
              {"db/waiting", 6379, 0, State::kNotServed, "no host port allocated yet", {}}};
