@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
+#include "common/stable_hash.h"
 #include "common/log.h"
 #include "haproxy/config_errors.h"
 #include "haproxy/port_probe.h"
@@ -21,15 +22,9 @@ constexpr int kMaxAttempts = 4;
 // on its socket: HAProxy binds its listeners before its master CLI accepts.
 constexpr std::chrono::milliseconds kMasterAppearGrace{2000};
 
-// FNV-1a: a stable hash of the config text for the ".applied" marker (std::hash promises
-// nothing across builds).
+// The ".applied" marker's content: a hash of the config text that every build computes alike.
 std::string config_hash(std::string_view text) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", h);
+  return fmt::format("{:016x}", stable_hash(text));
 }
 
 // The slots HAProxy runs, read back from the answer to `show servers state`.

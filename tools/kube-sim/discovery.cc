@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/stable_hash.h"
 #include "kube-sim/served_resource.h"
 
 namespace berth::kubesim {
@@ -82,14 +83,11 @@ std::optional<nlohmann::json> api_resource_list_document(std::string_view group,
 
 nlohmann::json openapi_v3_root_document() {
   // kubectl caches each document under its URL, hash included (in --cache-dir, ~/.kube/cache by
-  // default): the hash is the document's own (FNV-1a of its text), so a kube-sim that serves
-  // more kinds is never answered from an older one's cache.
+  // default): the hash is the document's own (a stable hash of its text), so a kube-sim that
+  // serves more kinds is never answered from an older one's cache.
   nlohmann::json paths = nlohmann::json::object();
   auto add = [&paths](std::string_view group, std::string_view version) {
-    std::uint64_t hash = 14695981039346656037ull;
-    for (unsigned char c : openapi_v3_group_version_document(group, version).value_or(nullptr).dump()) {
-      hash = (hash ^ c) * 1099511628211ull;
-    }
+    const std::uint64_t hash = stable_hash(openapi_v3_group_version_document(group, version).value_or(nullptr).dump());
     const std::string key = group.empty() ? fmt::format("api/{}", version) : fmt::format("apis/{}/{}", group, version);
     paths[key] = {{"serverRelativeURL", fmt::format("/openapi/v3/{}?hash={:016X}", key, hash)}};
   };

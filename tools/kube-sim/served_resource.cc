@@ -72,11 +72,8 @@ const std::vector<kube::ResourceType>& served_resources() {
 }
 
 const kube::ResourceType* find_resource(std::string_view group, std::string_view version, std::string_view plural) {
-  const auto& types = served_resources();
-  auto it = std::find_if(types.begin(), types.end(), [&](const kube::ResourceType& t) {
-    return t.group == group && t.version == version && t.plural == plural;
-  });
-  return it == types.end() ? nullptr : &*it;
+  const ServedResource* row = served_resource(kube::ResourceType{group, version, plural, ""});
+  return row != nullptr ? &row->type : nullptr;
 }
 
 const ServedResource* served_resource(const kube::ResourceType& type) {
