@@ -2,12 +2,13 @@
 #   make demo   install deps, build, run kube-sim + MariaDB/PostgreSQL/Redis + berth + HAProxy until Ctrl-C
 #   make test   install deps, build, run every test, then again under ASan+UBSan
 #   make bench  run the benchmarks (JSON lines on stdout and in build/bench-results.json)
+#   make chaos  the full chaos run: 1,000 Services churned under faults and kills (JSON summary)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build build-asan test test-plain test-asan bench demo clean
+.PHONY: all deps build build-asan test test-plain test-asan bench chaos demo clean
 
 all: build
 
@@ -33,6 +34,13 @@ test: test-plain test-asan
 
 bench: build
 	scripts/run-bench $(BUILD)
+
+# The full chaos run (docs/robustness.md); ctest runs a 100-Service one. Bounded: no round starts
+# after the budget, and each checkpoint waits at most --converge-seconds.
+CHAOS_ARGS ?= --services 1000 --rounds 20 --quiet-rounds 5 --operations-per-round 400 \
+              --first-port 22000 --last-port 25999 --budget-seconds 1200 --converge-seconds 300
+chaos: build
+	$(BUILD)/test/berth-chaos $(CHAOS_ARGS) --json $(BUILD)/chaos-results.json
 
 demo: build
 	scripts/demo --build $(BUILD)

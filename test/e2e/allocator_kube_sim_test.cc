@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "e2e/allocation_checks.h"
+#include "support/allocation_checks.h"
 #include "kube/resource.h"
 #include "support/berth_process.h"
 #include "support/kube_sim_cluster.h"

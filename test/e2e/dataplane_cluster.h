@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "e2e/allocation_checks.h"
+#include "support/allocation_checks.h"
 #include "kube/resource.h"
 #include "support/dataplane_cluster.h"
 
