@@ -40,6 +40,8 @@ Result<void> LoadBalancer::start(std::chrono::milliseconds timeout) {
 
 void LoadBalancer::kill() { berth_->kill(); }
 
+Result<int> LoadBalancer::stop_berth() { return berth_->stop(std::chrono::seconds(30)); }
+
 bool LoadBalancer::running() { return berth_->running(); }
 
 std::optional<long> LoadBalancer::berth_rss_kib() const {

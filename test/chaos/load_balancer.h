@@ -43,6 +43,9 @@ class LoadBalancer {
   // Starts berth (again, after kill()). The first start waits until HAProxy runs.
   Result<void> start(std::chrono::milliseconds timeout);
   void kill();
+  // SIGTERM, as an orderly shutdown; berth's exit code (under ASan, LeakSanitizer makes it
+  // non-zero when berth leaked). HAProxy keeps running, as it does when berth is upgraded.
+  Result<int> stop_berth();
   bool running();
   pid_t berth_pid() const { return berth_->pid(); }
   // berth's resident memory in KiB (/proc/<pid>/status VmRSS); nullopt when it does not run.
