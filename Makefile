@@ -37,10 +37,22 @@ build-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 
 # halt_on_error: the first report fails the test (and a spawned berth or kube-sim exits 66).
-# test/tsan.supp says why each suppression cannot be a fix.
+# ignore_noninstrumented_modules: the memcpy/memcmp that Debian's uninstrumented libraries call
+# are not checked (their synchronisation still is). Without it, cpp-httplib's function-local
+# `static const std::set<std::string>` of request methods is reported whenever two server
+# threads parse their first requests together: TSan sees the static's construction but not the
+# guard's inlined acquire on the other thread. berth's and kube-sim's own code stays fully
+# checked, request handlers included, which a `race:libcpp-httplib.so` suppression would hide.
+# log_path: reports go to files, so one from a berth or kube-sim that a test spawned (and may
+# have killed, or whose exit it does not check) fails the run too; they are printed at the end.
+TSAN_OPTIONS_CI := halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1
+TSAN_REPORTS := $(abspath $(TSAN_BUILD))/tsan-reports
 test-tsan: build-tsan
-	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/test/tsan.supp \
-	  ctest --output-on-failure -j $(JOBS)
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=$(TSAN_OPTIONS_CI):log_path=$(TSAN_REPORTS)/tsan \
+	  ctest --output-on-failure -j $(JOBS); status=$$?; \
+	  if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; status=1; fi; \
+	  exit $$status
 
 test: test-plain test-asan test-tsan
 
