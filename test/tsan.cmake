@@ -8,14 +8,18 @@
 #              waits every threaded loop is built on.
 #   workqueue  producers and workers on one queue, the rate-limited requeue.
 #   kube       the Reflector on its thread against the Store and its readers, wait_for_cache_sync,
-#              the REST client against a threaded HTTP server, the request rate limiter.
+#              the AsyncEventSink's sender thread and its emitters, the REST client against a
+#              threaded HTTP server, the request rate limiter.
 #   leader     the elector's renew loop and the leading callback's own thread.
+#   controller ServiceController::run(): its workers beside the reflector's enqueues, the data
+#              plane's mark_port_unusable and the metrics readers (the other tests of the
+#              folder drive one sync without threads).
 #   metrics    the probe server's HTTP thread and Registry updates from several threads.
 #   dataplane  HaproxySync's worker against reflector threads.
 #   e2e        (a subset) the TSan-built berth and kube-sim binaries as users run them: reflector,
 #              caches, event sink, allocator workers, leader election and the data plane sync
 #              over real HTTPS.
-# Left out: controller/ (its tests drive one sync without threads), haproxy/ and kube-sim/ (their
+# Left out: haproxy/ and kube-sim/ (their
 # threads are test servers; kube-sim is still TSan-built and run by the e2e subset), ports/, app/,
 # deploy/, ha/ (single-threaded or process-level), the demo and the benchmarks.
 
@@ -54,13 +58,15 @@ endfunction()
 berth_tsan_tests(common LIBS berth_common FILES clock_test.cc subprocess_test.cc)
 berth_tsan_tests(workqueue LIBS berth_workqueue FILES work_queue_test.cc rate_limiting_queue_test.cc)
 berth_tsan_tests(kube LIBS berth_kube
-  FILES reflector_test.cc store_test.cc rest_client_test.cc curl_transport_test.cc request_rate_limiter_test.cc)
+  FILES reflector_test.cc async_event_sink_test.cc store_test.cc rest_client_test.cc curl_transport_test.cc request_rate_limiter_test.cc)
 berth_tsan_tests(leader LIBS berth_leader FILES leader_elector_test.cc)
+berth_tsan_tests(controller LIBS berth_controller FILES service_controller_workers_test.cc)
 berth_tsan_tests(metrics LIBS berth_metrics FILES probe_server_test.cc registry_test.cc)
 berth_tsan_tests(dataplane LIBS berth_dataplane FILES haproxy_sync_test.cc)
 # e2e: the berth binary as users run it, for what no unit test runs on threads: the allocator's
 # workers, the event sink, leader election beside the reflectors and the data plane sync, the
-# probe server reading them all. Not the 10,000-Service LIST (minutes under TSan, one thread).
+# probe server and /metrics reading them all. Not the 10,000-Service LIST (minutes under TSan,
+# one thread).
 berth_tsan_tests(e2e LIBS berth_kube berth_workqueue berth_haproxy
   FILES berth_binary_test.cc reflector_kube_sim_test.cc allocator_kube_sim_test.cc probes_kube_sim_test.cc
-  FILTER "BerthBinary.SyncsItsCaches*:ReflectorAgainstKubeSim.*:AllocatorKubeSim.TwoReplicas*:ProbesKubeSim.SigtermReleases*:-*TenThousand*")
+  FILTER "BerthBinary.SyncsItsCaches*:ReflectorAgainstKubeSim.*:AllocatorKubeSim.TwoReplicas*:ProbesKubeSim.ReadyAfter*:ProbesKubeSim.SigtermReleases*:-*TenThousand*")
