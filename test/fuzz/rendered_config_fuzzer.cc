@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -230,6 +231,16 @@ haproxy::GlobalSettings settings() {
 
 enum class HaproxyCheck { kNew, kAll, kNone };
 
+// How many inputs HAProxy judged, reported at exit so a run shows how much it checked.
+std::size_t& haproxy_checks() {
+  static std::size_t n = 0;
+  return n;
+}
+
+void report_haproxy_checks() {
+  std::fprintf(stderr, "rendered_config_fuzzer: haproxy -c accepted %zu configs\n", haproxy_checks());
+}
+
 HaproxyCheck haproxy_check_mode() {
   const char* mode = std::getenv("BERTH_FUZZ_HAPROXY_CHECK");
   if (mode != nullptr && std::string_view(mode) == "all") return HaproxyCheck::kAll;
@@ -286,6 +297,46 @@ std::size_t count_lines_starting(std::string_view text, std::string_view prefix)
   return n;
 }
 
+// The values on the lines that name things come from the Model, never from elsewhere: a
+// Service comment or audit-log name is a listener's "ns/name:port", a proxy is "p<listener
+// port>", a server address is one of the slot's servers (an empty slot is a disabled
+// placeholder).
+void check_names(const haproxy::Config& config, std::string_view text) {
+  std::set<std::string> services, proxies, addresses;
+  for (const auto& [port, listener] : config.model.listeners) {
+    const auto& ref = listener.service;
+    services.insert(ref.ns + "/" + ref.name + ":" + std::to_string(ref.port));
+    proxies.insert(haproxy::proxy_name(port));
+    for (const auto& server : listener.servers) addresses.insert(server.address.with_port(server.port));
+  }
+  constexpr std::string_view kSetVar = "    tcp-request connection set-var(sess.berth_service) str(";
+  bool first = true;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t nl = text.find('\n', at);
+    if (nl == std::string_view::npos) break;  // check_lines() requires the final newline
+    const std::string_view line = text.substr(at, nl - at);
+    at = nl + 1;
+    if (line.starts_with("# ") && !first) {
+      require(services.contains(std::string(line.substr(2))), "a comment names a served Service", line);
+    } else if (line.starts_with(kSetVar)) {
+      std::string_view name = line.substr(kSetVar.size());
+      require(name.ends_with(')') && services.contains(std::string(name.substr(0, name.size() - 1))),
+              "the audit log names a served Service", line);
+    } else if (line.starts_with("frontend ") || line.starts_with("backend ")) {
+      std::string_view name = line.substr(line.find(' ') + 1);
+      require(name == "berth_metrics" || proxies.contains(std::string(name)), "proxies are named after listeners",
+              line);
+    } else if (line.starts_with("    server ")) {
+      std::string_view rest = line.substr(std::string_view("    server ").size());
+      rest = rest.substr(rest.find(' ') + 1);
+      std::string_view address = rest.substr(0, rest.find(' '));
+      require(addresses.contains(std::string(address)) || line.find(" disabled") != std::string_view::npos,
+              "a server is one of the listener's", line);
+    }
+    first = false;
+  }
+}
+
 void check_rendered(const haproxy::Config& config, const std::string& text) {
   require(std::ranges::all_of(text, [](char c) { return c == '\n' || (c >= 0x20 && c < 0x7f); }),
           "the config is printable ASCII");
@@ -293,6 +344,8 @@ void check_rendered(const haproxy::Config& config, const std::string& text) {
   for (const auto& [port, backend] : config.slots.backends) slots += backend.size();
   require(count_lines_starting(text, "frontend ") == config.model.listeners.size(), "one frontend per listener");
   require(count_lines_starting(text, "    server ") == slots, "one server line per slot");
+
+  check_names(config, text);
 
   static const HaproxyCheck mode = haproxy_check_mode();
   static std::set<std::set<std::pair<std::size_t, std::size_t>>> seen;
@@ -304,6 +357,7 @@ void check_rendered(const haproxy::Config& config, const std::string& text) {
     std::ofstream out(file, std::ios::trunc);
     out << text;
   }
+  ++haproxy_checks();
   auto checked = haproxy::check_config(BERTH_HAPROXY_BIN, file, std::chrono::seconds(30));
   if (!checked) {
     std::fprintf(stderr, "%s\n", text.c_str());
@@ -318,6 +372,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fs::create_directories(scratch_dir());
   std::ofstream(scratch_dir() / "servers.state") << "1\n";
   std::atexit(remove_scratch_dir);
+  std::atexit(report_haproxy_checks);
   // The template's shapes: every line of a config with every option must be one of them (a
   // check of the checker, so that a template change cannot make every input fail silently).
   require(!default_shapes().empty(), "the template has lines");
@@ -330,20 +385,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!doc.is_object()) return 0;
   auto items = doc.find("items");
   if (items == doc.end() || !items->is_array()) return 0;
-  std::vector<kube::Store<kube::Service>::Ptr> services;
-  std::vector<kube::Store<kube::EndpointSlice>::Ptr> slices;
+  // By key, as the Stores hold them (a later item replaces an earlier one with its key): the
+  // ModelBuilder is given a Store's list, where keys are unique.
+  std::map<std::string, kube::Store<kube::Service>::Ptr> services_by_key;
+  std::map<std::string, kube::Store<kube::EndpointSlice>::Ptr> slices_by_key;
   for (const json& item : *items) {
     if (!item.is_object()) continue;
     auto kind = item.find("kind");
     if (kind == item.end() || !kind->is_string()) continue;
     if (*kind == "Service") {
-      if (auto s = kube::parse_service(item)) services.push_back(std::make_shared<kube::Service>(std::move(*s)));
+      if (auto s = kube::parse_service(item)) {
+        services_by_key[s->meta.key()] = std::make_shared<kube::Service>(std::move(*s));
+      }
     } else if (*kind == "EndpointSlice") {
       if (auto s = kube::parse_endpoint_slice(item)) {
-        slices.push_back(std::make_shared<kube::EndpointSlice>(std::move(*s)));
+        slices_by_key[s->meta.key()] = std::make_shared<kube::EndpointSlice>(std::move(*s));
       }
     }
   }
+  std::vector<kube::Store<kube::Service>::Ptr> services;
+  for (auto& [key, service] : services_by_key) services.push_back(std::move(service));
+  std::vector<kube::Store<kube::EndpointSlice>::Ptr> slices;
+  for (auto& [key, slice] : slices_by_key) slices.push_back(std::move(slice));
   const bool loopback = doc.value("allowLoopbackEndpoints", json(false)).is_boolean() &&
                         doc.value("allowLoopbackEndpoints", json(false)).get<bool>();
   std::set<int> unusable;
