@@ -1,8 +1,9 @@
 // Feeds: the input bytes as JSON, {"items": [...], "allowLoopbackEndpoints": bool,
 // "unusableHostPorts": [int]}, where each item is a Service or an EndpointSlice (by its
-// "kind") as the API returns it. The items go through the real parsers, the ModelBuilder
-// (berth's default annotation keys, pool 20000-29999), fresh server slots and the built-in
-// template: exactly the path from the cluster to haproxy.cfg.
+// "kind") as the API returns it. The items go through the real parsers, are kept by key as
+// the Stores keep them, then through the ModelBuilder (berth's default annotation keys, pool
+// 20000-29999), fresh server slots and the built-in template: exactly the path from the
+// cluster to haproxy.cfg.
 //
 // Asserts, beyond no crash, leak, undefined behaviour or escaping exception (render() aborts
 // on an unsafe value, which is a finding too):
@@ -15,14 +16,16 @@
 //     line of default_template() whose values ({{name}}) are runs of printable non-blank bytes
 //     (the allow-source group {{.}} may hold blanks between words), so no byte from the input
 //     crosses a line or adds a word where the template has none; only printable ASCII; one
-//     frontend line per listener, one server line per slot;
+//     frontend line per listener, one server line per slot; the names on lines come from the
+//     Model (a Service comment is a listener's Service, a server one of its servers);
 //   - HAProxy accepts the result (`haproxy -c`), checked for an input that has a listener and
 //     renders a combination of template lines (with their optional parts) not seen before in
-//     this run. Checking every input would cost ~20 ms of a child process each, about a
-//     hundred times the rest; the structure assertions above run on every input and leave
-//     HAProxy only what they cannot judge (an option combination it refuses), which new
-//     combinations are where to look for. BERTH_FUZZ_HAPROXY_CHECK=all checks every input with
-//     a listener (to replay a corpus), =none never.
+//     this run. Checking every input would cost a child process of about half a second each
+//     (measured on a busy 2-core machine) against about a quarter of a millisecond for the
+//     rest; the structure assertions run on every input and leave HAProxy only what they
+//     cannot judge, an option combination it refuses, and a new combination is where that
+//     can hide. BERTH_FUZZ_HAPROXY_CHECK=all checks every input with a listener (to replay a
+//     corpus), =none never.
 #include <unistd.h>
 
 #include <algorithm>
