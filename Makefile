@@ -1,16 +1,21 @@
 # The README's commands. Everything else is plain CMake + Ninja + CTest.
 #   make demo   install deps, build, run kube-sim + MariaDB/PostgreSQL/Redis + berth + HAProxy until Ctrl-C
 #   make test   install deps, build, run every test, then again under ASan+UBSan, then the
-#               threaded parts' tests under ThreadSanitizer
+#               threaded parts' tests under ThreadSanitizer, then a smoke of each fuzz target
 #   make bench  run the benchmarks (JSON lines on stdout and in build/bench-results.json)
 #   make chaos  the full chaos run: 1,000 Services churned under faults and kills (JSON summary)
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+# `make test`'s smoke of each fuzz target: its seeds and a few seconds of new inputs.
+FUZZ_SMOKE_SECONDS ?= 10
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build build-asan build-tsan test test-plain test-asan test-tsan bench chaos demo clean
+.PHONY: all deps build build-asan build-tsan build-fuzz test test-plain test-asan test-tsan test-fuzz fuzz bench chaos demo clean
 
 all: build
 
@@ -55,7 +60,18 @@ test-tsan: build-tsan
 	  if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; status=1; fi; \
 	  exit $$status
 
-test: test-plain test-asan test-tsan
+# The fuzz tree builds only test/fuzz/ and the libraries it links (docs/development.md).
+build-fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DBERTH_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-19
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+test-fuzz: build-fuzz
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS)
+
+fuzz: build-fuzz
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: test-plain test-asan test-tsan test-fuzz
 
 bench: build
 	scripts/run-bench $(BUILD)
@@ -71,4 +87,4 @@ demo: build
 	scripts/demo --build $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

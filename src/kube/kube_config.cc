@@ -15,8 +15,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// `text` with control bytes written as escapes (\n, \t, \r, \xNN): the problem quotes names and
+// yaml-cpp's messages quote bytes from the file, and an error must stay one line.
+std::string escape_control_bytes(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\x{:02x}", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::unexpected<Error> config_error(ErrorCode code, const fs::path& file, std::string_view problem) {
-  return make_error(code, fmt::format("kubeconfig {}: {}", file.string(), problem));
+  return make_error(code, fmt::format("kubeconfig {}: {}", escape_control_bytes(file.string()),
+                                      escape_control_bytes(problem)));
 }
 
 Result<std::string> read_file(const fs::path& path) {

@@ -65,7 +65,14 @@ ErrorCode error_code_for(int http_status, std::string_view reason) {
 Error error_from_response(int http_status, std::string_view body) {
   ApiStatus status;
   auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("kind", "") == "Status") status = parse_status(parsed);
+  // Not parsed.value("kind", ""): it throws when "kind" is there but not a string, and a body
+  // may be anything a proxy or a broken server sends.
+  if (parsed.is_object()) {
+    auto kind = parsed.find("kind");
+    if (kind != parsed.end() && kind->is_string() && kind->get_ref<const std::string&>() == "Status") {
+      status = parse_status(parsed);
+    }
+  }
   return make(http_status, status, status.message.empty() ? first_line(body) : std::string());
 }
 

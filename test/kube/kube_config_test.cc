@@ -195,7 +195,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "", ErrorCode::kInvalidArgument, "exec/auth-provider"},
         BadCase{"clusters_not_a_list",
                 "current-context: c\nclusters: {a: b}\ncontexts: [{name: c, context: {cluster: k}}]\n", "",
-                ErrorCode::kInvalidArgument, "clusters is not a list"}),
+                ErrorCode::kInvalidArgument, "clusters is not a list"},
+        // Found by test/fuzz/kube_config_fuzzer: yaml-cpp's message quoted the control byte it
+        // choked on, and a context name may hold a newline; both are escaped now.
+        BadCase{"control_bytes_in_yaml", std::string("current-context: [a, b]\x12\0\nclusters: {}\n", 39), "",
+                ErrorCode::kParse, "malformed YAML"},
+        BadCase{"newline_in_context_name", "current-context: \"x\\ny\"\ncontexts: []\n", "",
+                ErrorCode::kInvalidArgument, "unknown context \"x\\ny\""}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(InClusterConfigTest, ReadsServiceAccountMount) {

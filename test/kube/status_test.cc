@@ -43,6 +43,12 @@ TEST(StatusTest, ToleratesBodiesThatAreNotStatus) {
   EXPECT_FALSE(wrong_types.message.empty());
   Error long_line = error_from_response(500, std::string(5000, 'x'));
   EXPECT_LT(long_line.message.size(), 300u);
+  // Found by test/fuzz/watch_event_fuzzer: a "kind" that is not a string threw out of
+  // error_from_response (nlohmann's value() throws on a type mismatch).
+  Error kind_not_a_string = error_from_response(410, R"({"kind":1,"message":"gone"})");
+  EXPECT_EQ(kind_not_a_string.code, ErrorCode::kGone);
+  EXPECT_EQ(kind_not_a_string.message, R"({"kind":1,"message":"gone"})");
+  EXPECT_EQ(error_from_response(500, R"({"kind":["Status"]})").code, ErrorCode::kServerError);
 }
 
 TEST(StatusTest, WatchErrorObject) {
