@@ -19,9 +19,10 @@
 #   e2e        (a subset) the TSan-built berth and kube-sim binaries as users run them: reflector,
 #              caches, event sink, allocator workers, leader election and the data plane sync
 #              over real HTTPS.
-# Left out: haproxy/ and kube-sim/ (their
-# threads are test servers; kube-sim is still TSan-built and run by the e2e subset), ports/, app/,
-# deploy/, ha/ (single-threaded or process-level), the demo and the benchmarks.
+# Left out: haproxy/ and kube-sim/ (their threads are test servers; kube-sim is still TSan-built
+# and run by the e2e subset), ports/, app/, deploy/, ha/ (single-threaded or process-level), the
+# rest of e2e/ (HAProxy reloads and databases add no thread of berth's that the subset does not
+# run), the demo and the benchmarks.
 
 # g++ 12's TSan runtime needs the address-space layout it was built for and aborts ("FATAL:
 # ThreadSanitizer: unexpected memory mapping") when the kernel randomises mmap with more bits
