@@ -20,22 +20,15 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "scratch_dir.h"
 #include "kube/kube_config.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using berth::fuzz::require;
-
-fs::path& scratch_dir() {
-  static fs::path dir;
-  return dir;
-}
-
-void remove_scratch_dir() {
-  std::error_code ec;
-  fs::remove_all(scratch_dir(), ec);
-}
+using berth::fuzz::make_scratch_dir;
+using berth::fuzz::scratch_dir;
 
 void write_text(const fs::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -87,11 +80,9 @@ void check_error(const berth::Error& error) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  scratch_dir() = fs::temp_directory_path() / ("berth-kube-config-fuzzer-" + std::to_string(::getpid()));
-  fs::create_directories(scratch_dir());
+  make_scratch_dir("kube-config-fuzzer");
   write_text(scratch_dir() / "ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   write_text(scratch_dir() / "token", "fuzz-token\n");
-  std::atexit(remove_scratch_dir);
   return 0;
 }
 

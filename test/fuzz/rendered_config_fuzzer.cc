@@ -45,6 +45,7 @@
 
 #include "dataplane/model_builder.h"
 #include "fuzz_check.h"
+#include "scratch_dir.h"
 #include "haproxy/config_renderer.h"
 #include "haproxy/haproxy_master.h"
 #include "haproxy/slot_table.h"
@@ -55,6 +56,8 @@ namespace {
 namespace fs = std::filesystem;
 using berth::fuzz::is_printable_ascii;
 using berth::fuzz::require;
+using berth::fuzz::make_scratch_dir;
+using berth::fuzz::scratch_dir;
 using nlohmann::json;
 namespace kube = berth::kube;
 namespace haproxy = berth::haproxy;
@@ -195,16 +198,6 @@ std::set<std::pair<std::size_t, std::size_t>> check_lines(const std::vector<Temp
 }
 
 // ---- The fixed parts: settings, scratch folder ----
-
-fs::path& scratch_dir() {
-  static fs::path dir;
-  return dir;
-}
-
-void remove_scratch_dir() {
-  std::error_code ec;
-  fs::remove_all(scratch_dir(), ec);
-}
 
 const haproxy::ConfigRenderer& renderer() {
   static const auto compiled = [] {
@@ -371,10 +364,8 @@ void check_rendered(const haproxy::Config& config, const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  scratch_dir() = fs::temp_directory_path() / ("berth-rendered-config-fuzzer-" + std::to_string(::getpid()));
-  fs::create_directories(scratch_dir());
+  make_scratch_dir("rendered-config-fuzzer");
   std::ofstream(scratch_dir() / "servers.state") << "1\n";
-  std::atexit(remove_scratch_dir);
   std::atexit(report_haproxy_checks);
   // The template's shapes: every line of a config with every option must be one of them (a
   // check of the checker, so that a template change cannot make every input fail silently).
