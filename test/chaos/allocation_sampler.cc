@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "chaos/expected_dataplane.h"
 #include "kube/resource.h"
 
 namespace berth::chaos {
@@ -40,23 +41,16 @@ SamplerReport AllocationSampler::stop() {
 }
 
 void AllocationSampler::sample_once(const std::chrono::steady_clock::time_point& started) {
-  kube::ListOptions options{.limit = 500};
-  std::vector<nlohmann::json> services;
-  while (true) {
-    auto page = client_->api().list(kube::kServices, "", options);
-    if (!page) {
-      std::lock_guard lock(mutex_);
-      ++report_.failed_samples;
-      return;
-    }
-    for (auto& item : page->items) services.push_back(std::move(item));
-    if (page->continue_token.empty()) break;
-    options.continue_token = page->continue_token;
+  auto services = list_everything(client_->api(), kube::kServices);
+  if (!services) {
+    std::lock_guard lock(mutex_);
+    ++report_.failed_samples;
+    return;
   }
   const double at = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::map<std::string, std::vector<std::string>> holders;  // host port value → "ns/name port"
   std::vector<std::string> moved;
-  for (const auto& service : services) {
+  for (const auto& service : *services) {
     const auto& meta = service["metadata"];
     const std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");
     const auto annotations = meta.value("annotations", nlohmann::json::object());

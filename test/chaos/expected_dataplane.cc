@@ -8,17 +8,6 @@
 namespace berth::chaos {
 namespace {
 
-Result<void> list_all(kube::ApiClient& api, const kube::ResourceType& type, std::vector<nlohmann::json>& out) {
-  kube::ListOptions options{.limit = 500};
-  while (true) {
-    auto page = api.list(type, "", options);
-    if (!page) return std::unexpected(page.error());
-    for (auto& item : page->items) out.push_back(std::move(item));
-    if (page->continue_token.empty()) return {};
-    options.continue_token = page->continue_token;
-  }
-}
-
 // "26735" → 26735; nullopt for anything berth would not have written.
 std::optional<int> canonical_port(const std::string& text) {
   if (text.empty() || text.size() > 5 || text[0] == '0') return std::nullopt;
@@ -60,11 +49,24 @@ ServersByPortName servers_of_slices(const std::vector<nlohmann::json>& slices) {
 
 }  // namespace
 
+Result<std::vector<nlohmann::json>> list_everything(kube::ApiClient& api, const kube::ResourceType& type) {
+  std::vector<nlohmann::json> out;
+  kube::ListOptions options{.limit = 500};
+  while (true) {
+    auto page = api.list(type, "", options);
+    if (!page) return std::unexpected(page.error());
+    for (auto& item : page->items) out.push_back(std::move(item));
+    if (page->continue_token.empty()) return out;
+    options.continue_token = page->continue_token;
+  }
+}
+
 Result<ClusterObjects> read_cluster(kube::ApiClient& api) {
-  ClusterObjects cluster;
-  if (auto ok = list_all(api, kube::kServices, cluster.services); !ok) return std::unexpected(ok.error());
-  if (auto ok = list_all(api, kube::kEndpointSlices, cluster.slices); !ok) return std::unexpected(ok.error());
-  return cluster;
+  auto services = list_everything(api, kube::kServices);
+  if (!services) return std::unexpected(services.error());
+  auto slices = list_everything(api, kube::kEndpointSlices);
+  if (!slices) return std::unexpected(slices.error());
+  return ClusterObjects{.services = std::move(*services), .slices = std::move(*slices)};
 }
 
 std::map<int, ExpectedListener> expected_listeners(const ClusterObjects& cluster, int first_port, int last_port) {

@@ -33,6 +33,9 @@ struct ClusterObjects {
   std::vector<nlohmann::json> slices;
 };
 
+// Every object of `type` in every namespace (a paged LIST). Errors: the LIST's.
+Result<std::vector<nlohmann::json>> list_everything(kube::ApiClient& api, const kube::ResourceType& type);
+
 // Every Service and EndpointSlice of every namespace (paged LISTs). Errors: the LISTs'.
 Result<ClusterObjects> read_cluster(kube::ApiClient& api);
 
