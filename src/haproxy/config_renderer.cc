@@ -15,6 +15,8 @@
 
 #include <kainjow/mustache.hpp>
 
+#include "haproxy/config_values.h"
+
 namespace berth::haproxy {
 namespace {
 
@@ -27,59 +29,6 @@ constexpr char kStandaloneMark = '\x01';
 // HAProxy reads at most 64 words a line ("too many words, truncating after word 64");
 // "acl allowed_sources src" takes three of them.
 constexpr std::size_t kSourcesPerAclLine = 48;
-
-// Where an empty slot points until the Runtime API gives it a server; it is disabled, so
-// nothing is ever sent there.
-constexpr std::string_view kPlaceholderAddress = "127.0.0.1:1";
-
-[[noreturn]] void broken_invariant(std::string_view what, std::string_view value) {
-  // Writing such a value into haproxy.cfg could add config lines; model.h promises it never
-  // gets here, so this is a bug in whatever built the model.
-  std::fprintf(stderr, "berth: ConfigRenderer: %.*s \"%.*s\" is not a validated value\n",
-               static_cast<int>(what.size()), what.data(), static_cast<int>(value.size()), value.data());
-  std::abort();
-}
-
-bool all_of_alphabet(std::string_view text, std::string_view extra) {
-  return std::ranges::all_of(text, [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           extra.find(c) != std::string_view::npos;
-  });
-}
-
-// model.h: "absolute paths of [A-Za-z0-9._/-]".
-const std::string& checked_path(std::string_view what, const std::string& path) {
-  if (path.size() < 2 || path.front() != '/' || !all_of_alphabet(path, "._/-")) broken_invariant(what, path);
-  return path;
-}
-
-// ServiceRef promises DNS-1123 labels, but a name is only ever printed in a comment, so one
-// that is not a label is left out rather than trusted.
-bool is_dns_label(std::string_view text) {
-  if (text.empty() || text.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return alnum(text.front()) && alnum(text.back()) &&
-         std::ranges::all_of(text, [&](char c) { return alnum(c) || c == '-'; });
-}
-
-// The largest unit that states the value exactly, so "24h" stays "24h" and 1500 ms is "1500ms".
-std::string format_duration(std::chrono::milliseconds duration) {
-  const auto ms = duration.count();
-  if (ms != 0 && ms % 3'600'000 == 0) return fmt::format("{}h", ms / 3'600'000);
-  if (ms != 0 && ms % 60'000 == 0) return fmt::format("{}m", ms / 60'000);
-  if (ms != 0 && ms % 1'000 == 0) return fmt::format("{}s", ms / 1'000);
-  return fmt::format("{}ms", ms);
-}
-
-std::string_view balance_keyword(Balance balance) {
-  switch (balance) {
-    case Balance::kRoundRobin: return "roundrobin";
-    case Balance::kLeastConn: return "leastconn";
-    case Balance::kFirst: return "first";
-    case Balance::kSource: return "source";
-  }
-  std::abort();
-}
 
 // A list data of `items`, moved in. kainjow's push_back() copies its argument (a deep copy of
 // a listener's tree, which doubled the time to render 10,000 listeners); list_value() hands out
@@ -122,7 +71,7 @@ mustache::data global_data(const GlobalSettings& global) {
     case LogTarget::Kind::kStderr: log_address = "stderr"; break;
     case LogTarget::Kind::kUnixSocket: log_address = checked_path("log path", log.path); break;
     case LogTarget::Kind::kUdp:
-      if (!log.address) broken_invariant("log address", "");
+      if (!log.address) std::abort();  // model.h: a UDP target has an address
       log_address = log.address->with_port(log.port);
       break;
   }
@@ -215,15 +164,7 @@ mustache::data listener_data(const Listener& listener, const GlobalSettings& glo
   // An HTTP check replaces the protocol check; exactly one of these is true, or none for kNone.
   const bool http = options.check_http.has_value();
   const auto kind = options.check;
-  std::string check_user;
-  if (!http && (kind == CheckKind::kMysql || kind == CheckKind::kPgsql)) {
-    if (options.check_user.size() > 63 || !all_of_alphabet(options.check_user, "_.-")) {
-      broken_invariant("check user", options.check_user);
-    }
-    check_user = options.check_user;
-    // pgsql-check cannot go without a user; model.h names the one the option parser fills in.
-    if (kind == CheckKind::kPgsql && check_user.empty()) check_user = "postgres";
-  }
+  const std::string check_user = checked_check_user(options);
   data["check_mysql"] = mustache::data{!http && kind == CheckKind::kMysql};
   data["check_pgsql"] = mustache::data{!http && kind == CheckKind::kPgsql};
   data["check_redis"] = mustache::data{!http && kind == CheckKind::kRedis};
@@ -234,11 +175,7 @@ mustache::data listener_data(const Listener& listener, const GlobalSettings& glo
   std::string http_path;
   std::string http_port;
   if (http) {
-    http_path = options.check_http->path;
-    if (http_path.empty() || http_path.size() > 256 || http_path.front() != '/' ||
-        !all_of_alphabet(http_path, "._~/-")) {
-      broken_invariant("HTTP check path", http_path);
-    }
+    http_path = checked_http_path(*options.check_http);
     http_port = std::to_string(options.check_http->port);
   }
   data["http_check_path"] = mustache::data{http_path};

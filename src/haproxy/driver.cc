@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
-#include "common/stable_hash.h"
 #include "common/log.h"
+#include "haproxy/apply_steps.h"
 #include "haproxy/config_errors.h"
 #include "haproxy/port_probe.h"
 #include "haproxy/servers_state.h"
@@ -21,11 +21,6 @@ constexpr int kMaxAttempts = 4;
 // How long a port found busy while no master is known gives a master that is starting to answer
 // on its socket: HAProxy binds its listeners before its master CLI accepts.
 constexpr std::chrono::milliseconds kMasterAppearGrace{2000};
-
-// The ".applied" marker's content: a hash of the config text that every build computes alike.
-std::string config_hash(std::string_view text) {
-  return fmt::format("{:016x}", stable_hash(text));
-}
 
 // The slots HAProxy runs, read back from the answer to `show servers state`.
 Result<SlotTable> observed_slots(std::string_view dump) {
@@ -41,34 +36,6 @@ Result<SlotTable> observed_slots(std::string_view dump) {
   });
   if (!ok) return std::unexpected(ok.error());
   return table;
-}
-
-std::string summarize(const std::vector<std::string>& reasons) {
-  constexpr std::size_t kShown = 5;
-  std::string out;
-  for (std::size_t i = 0; i < reasons.size() && i < kShown; ++i) {
-    if (i) out += "; ";
-    out += reasons[i];
-  }
-  if (reasons.size() > kShown) out += fmt::format("; and {} more", reasons.size() - kShown);
-  return out;
-}
-
-// The part of HAProxy's complaint that names the error (its output arrives as " | "-joined
-// lines), for Events and logs: the first "parsing [...]" ALERT, else the first ALERT.
-std::string first_alert(const std::string& message) {
-  std::string_view view = message;
-  auto at = view.find("parsing [");
-  if (at == std::string_view::npos) at = view.find("[ALERT]");
-  if (at == std::string_view::npos) at = 0;
-  view = view.substr(at);
-  return std::string(view.substr(0, std::min(view.find(" | "), view.find('\n'))));
-}
-
-// Whether HAProxy's answer to a `set server` command says it was done: state changes answer
-// nothing, address changes report what changed "by 'stats socket command'".
-bool command_succeeded(const std::string& answer) {
-  return answer.find_first_not_of(" \n") == std::string::npos || answer.find("by 'stats socket command'") != std::string::npos;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::string_view kVersion = "1";
 
-bool to_int(std::string_view text, int& value) {
+bool state_field_int(std::string_view text, int& value) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc() && ptr == text.data() + text.size();
 }
@@ -77,9 +77,9 @@ Result<void> for_each_server_state(std::string_view text, const std::function<vo
     server.backend = fields[columns->backend];
     server.server = fields[columns->server];
     server.address = fields[columns->address];
-    if (!to_int(fields[columns->port], server.port) || server.port < 0 || server.port > 65535 ||
-        !to_int(fields[columns->op_state], server.operational_state) ||
-        !to_int(fields[columns->admin_state], server.admin_state)) {
+    if (!state_field_int(fields[columns->port], server.port) || server.port < 0 || server.port > 65535 ||
+        !state_field_int(fields[columns->op_state], server.operational_state) ||
+        !state_field_int(fields[columns->admin_state], server.admin_state)) {
       return make_error(ErrorCode::kParse, fmt::format("servers state: a non-numeric port or state in \"{}\"", *line));
     }
     server.line = *line;

@@ -1,0 +1,28 @@
+// Small steps both drivers take (driver.h for the per-port mode, range/range_driver.h for range
+// mode): the ".applied" marker, reading HAProxy's answers, and summing up reload reasons.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace berth::haproxy {
+
+// The ".applied" marker's content: a hash of the config text that every build computes alike.
+std::string config_hash(std::string_view text);
+
+// Whether HAProxy's answer to a runtime command says it was done: state changes, map and ACL
+// edits answer nothing; address changes report what changed "by 'stats socket command'".
+// Anything else ("Key not found.", "No such server.", "Unknown ...") is a refusal.
+bool command_succeeded(const std::string& answer);
+
+// The first `shown` reasons joined by "; ", with "and N more" after them.
+std::string summarize(const std::vector<std::string>& reasons);
+
+// The part of HAProxy's complaint that names the error (its output arrives as " | "-joined
+// lines), for Events and logs: the first "parsing [...]" ALERT, else the first ALERT.
+std::string first_alert(const std::string& message);
+
+}  // namespace berth::haproxy
