@@ -12,8 +12,12 @@ std::string describe(const Listener& l) {
 }  // namespace
 
 std::vector<std::string> slot_commands(int host_port, const Slots& from, const Slots& to) {
+  return slot_commands(proxy_name(host_port), from, to);
+}
+
+std::vector<std::string> slot_commands(std::string_view backend_name, const Slots& from, const Slots& to) {
   std::vector<std::string> commands;
-  const std::string backend = proxy_name(host_port);
+  const std::string backend(backend_name);
   for (std::size_t i = 0; i < to.size() && i < from.size(); ++i) {
     if (from[i] == to[i]) continue;
     const std::string server = backend + "/" + slot_name(i);
@@ -36,6 +40,8 @@ std::string_view reload_reason_kind(std::string_view reason) {
   if (reason.starts_with("options changed ")) return "options_changed";
   if (reason.find(" now serves ") != std::string_view::npos) return "service_moved";
   if (reason.find(" server slots, has ") != std::string_view::npos) return "slots_outgrown";
+  if (reason.find(" has no free backend") != std::string_view::npos) return "backends_outgrown";
+  if (reason.find(" is not bound") != std::string_view::npos) return "port_not_bound";
   if (reason == kUnconfirmedConfigReason) return "unconfirmed";
   return "other";
 }

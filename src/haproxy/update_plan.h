@@ -44,7 +44,8 @@ struct UpdatePlan {
 // The kind of a reload reason, for a metric label (the reasons name ports and Services, which
 // a label must not): "initial", "global", "listener_added", "listener_removed",
 // "service_moved", "options_changed", "slots_outgrown", "unconfirmed" (the Driver's own: a
-// running config berth did not confirm), else "other".
+// running config berth did not confirm), range mode's "backends_outgrown" and "port_not_bound"
+// (range/range_plan.h), else "other".
 std::string_view reload_reason_kind(std::string_view reason);
 inline constexpr std::string_view kUnconfirmedConfigReason = "the running config is not one berth confirmed";
 
@@ -54,5 +55,7 @@ UpdatePlan plan_update(const std::optional<Config>& current, const GlobalSetting
 // The Runtime API commands that make `from`'s servers those of `to` for one backend; both
 // have the same number of slots.
 std::vector<std::string> slot_commands(int host_port, const Slots& from, const Slots& to);
+// The same for a backend named `backend` (range mode's backends are not named after a port).
+std::vector<std::string> slot_commands(std::string_view backend, const Slots& from, const Slots& to);
 
 }  // namespace berth::haproxy

@@ -1,0 +1,461 @@
+#include "haproxy/range/range_driver.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/atomic_file.h"
+#include "common/log.h"
+#include "haproxy/apply_steps.h"
+#include "haproxy/port_probe.h"
+#include "haproxy/runtime_stats.h"
+#include "haproxy/servers_state.h"
+#include "haproxy/update_plan.h"
+#include "haproxy/range/range_config.h"
+#include "haproxy/range/range_plan.h"
+
+namespace berth::haproxy {
+namespace {
+
+std::optional<int> parse_int(std::string_view text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// `show map <file>`: "0x55d1c0a8 26735 k1f3a09c2_4" a line → port → value.
+std::map<int, std::string> parse_show_map(std::string_view text) {
+  std::map<int, std::string> entries;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    const auto first = line.find(' ');
+    if (first == std::string_view::npos) continue;
+    line.remove_prefix(first + 1);
+    const auto second = line.find(' ');
+    if (second == std::string_view::npos) continue;
+    if (auto port = parse_int(line.substr(0, second))) entries[*port] = std::string(line.substr(second + 1));
+  }
+  return entries;
+}
+
+std::set<int> ports_of(const std::vector<PortSpan>& spans) {
+  std::set<int> ports;
+  for (const auto& span : spans) {
+    for (int port = span.first; port <= span.last; ++port) ports.insert(port);
+  }
+  return ports;
+}
+
+}  // namespace
+
+std::set<int> bound_ports_of_config(std::string_view text) {
+  std::set<int> ports;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    const auto start = line.find_first_not_of(' ');
+    if (start == std::string_view::npos || !line.substr(start).starts_with("bind ")) continue;
+    auto address = line.substr(start + 5);
+    address = address.substr(0, address.find(' '));
+    const auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    auto range = address.substr(colon + 1);
+    const auto dash = range.find('-');
+    auto first = parse_int(range.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : parse_int(range.substr(dash + 1));
+    if (!first || !last || *first < 1 || *last > 65535 || *first > *last) continue;
+    for (int port = *first; port <= *last; ++port) ports.insert(port);
+  }
+  return ports;
+}
+
+RangeDriver::RangeDriver(RangeDriverSettings settings, MasterCli& cli, Clock& clock)
+    : settings_(std::move(settings)),
+      files_(RangeFiles::in(settings_.paths.config.parent_path())),
+      cli_(cli),
+      clock_(clock),
+      master_(settings_.paths, cli_, clock_),
+      log_(logger("haproxy")) {}
+
+DriverStats RangeDriver::stats() const {
+  return {.starts = starts_.load(),
+          .restarts = restarts_.load(),
+          .adoptions = adoptions_.load(),
+          .reloads = reloads_.load(),
+          .failed_reloads = failed_reloads_.load(),
+          .rejected_configs = rejected_configs_.load(),
+          .runtime_updates = runtime_updates_.load(),
+          .old_workers = old_workers_.load()};
+}
+
+Result<ProcessTable> RangeDriver::poll() {
+  constexpr int kTries = 5;  // the master refuses connections for a few ms while it re-executes
+  auto table = master_.status();
+  for (int i = 1; i < kTries && !table && running_; ++i) {
+    clock_.sleep_for(std::chrono::milliseconds(20), {});
+    table = master_.status();
+  }
+  if (!table) {
+    if (running_) {
+      log_->warn("haproxy master stopped answering: {}; it will be started again", table.error().describe());
+      running_ = false;
+      current_.reset();
+      own_ports_.clear();
+      restarts_.fetch_add(1);
+    }
+    return table;
+  }
+  old_workers_.store(table->old_workers().size());
+  return table;
+}
+
+Result<int> RangeDriver::current_worker() {
+  auto table = poll();
+  if (!table) return std::unexpected(table.error());
+  auto worker = table->current_worker();
+  if (!worker) return make_error(ErrorCode::kInvalid, "haproxy master lists no worker");
+  return *worker;
+}
+
+Result<std::vector<std::string>> RangeDriver::to_current_worker(const std::vector<std::string>& commands) {
+  auto worker = current_worker();
+  if (!worker) return std::unexpected(worker.error());
+  return cli_.to_worker(*worker, commands);
+}
+
+void RangeDriver::attach() {
+  attached_ = true;
+  auto table = master_.status();
+  if (!table) {
+    log_->info("no haproxy master answers on {}; one will be started", settings_.paths.master_socket.string());
+    return;
+  }
+  // Its state is not known here: the first apply reloads it into one berth knows. The ports its
+  // config binds are its own, not another process's.
+  running_ = true;
+  adoptions_.fetch_add(1);
+  old_workers_.store(table->old_workers().size());
+  if (auto disk = read_whole_file(settings_.paths.config)) own_ports_ = bound_ports_of_config(*disk);
+  log_->info("adopted haproxy master pid={} binding {} ports; it will be reloaded into range mode's state",
+             table->master.pid, own_ports_.size());
+}
+
+void RangeDriver::release_drained() {
+  if (!running_ || !current_ || current_->draining.empty()) return;
+  std::vector<std::string> names(current_->draining.begin(), current_->draining.end());
+  std::vector<std::string> commands;
+  for (const auto& name : names) commands.push_back(fmt::format("show stat {} 2 -1", name));
+  auto answers = to_current_worker(commands);
+  if (!answers) return;  // tried again at the next apply
+  for (std::size_t i = 0; i < names.size() && i < answers->size(); ++i) {
+    auto rows = parse_show_stat((*answers)[i]);
+    if (!rows) continue;
+    const bool idle = std::ranges::all_of(*rows, [](const StatRow& row) { return row.sessions == 0; });
+    if (idle && !rows->empty()) current_->draining.erase(names[i]);
+  }
+}
+
+Result<std::set<int>> RangeDriver::busy_pool_ports(const GlobalSettings& global) {
+  std::vector<int> probe;
+  for (int port : ports_of(settings_.pool)) {
+    if (!own_ports_.contains(port)) probe.push_back(port);
+  }
+  auto conflicts = ports_in_use(global.bind_addresses, probe);
+  if (!conflicts) return std::unexpected(conflicts.error());
+  std::set<int> busy;
+  for (const auto& conflict : *conflicts) busy.insert(conflict.port);
+  return busy;
+}
+
+Result<void> RangeDriver::save_server_state(const std::set<std::string>& backends) {
+  if (current_global_.server_state_file.empty() || backends.empty()) return {};
+  std::vector<std::string> commands;
+  for (const auto& name : backends) commands.push_back("show servers state " + name);
+  auto answers = to_current_worker(commands);
+  if (!answers) return std::unexpected(answers.error());
+  for (const auto& answer : *answers) {
+    std::map<std::string, std::string> lines;
+    auto ok = for_each_server_state(answer, [&](const ServerState& line) {
+      lines[line.backend].append(line.line).push_back('\n');
+    }, &state_header_);
+    if (!ok) return ok;
+    for (auto& [backend, text] : lines) state_lines_[backend] = std::move(text);
+  }
+  std::string all;
+  for (const auto& [backend, text] : state_lines_) all += text;
+  return write_file_atomically(current_global_.server_state_file, state_file_text(state_header_, all), 0600);
+}
+
+// Before a reload: the running worker's state of the slots that keep their server and kind, so
+// their health carries over and no line overrides a server the new config sets.
+Result<void> RangeDriver::write_filtered_server_state(const GlobalSettings& global, const RangeState& next) {
+  state_lines_.clear();
+  if (global.server_state_file.empty()) return {};
+  std::map<std::string, const Route*> route_of;
+  for (const auto& [port, route] : next.routes) route_of[route.backend] = &route;
+  if (running_ && current_) {
+    auto answers = to_current_worker({"show servers state"});
+    if (!answers) return std::unexpected(answers.error());
+    auto ok = for_each_server_state(answers->empty() ? std::string_view() : std::string_view(answers->front()),
+                                    [&](const ServerState& line) {
+      auto route = route_of.find(line.backend);
+      auto slot = slot_index_of(line.server);
+      if (route == route_of.end() || !slot || *slot >= route->second->slots.size()) return;
+      const auto& server = route->second->slots[*slot];
+      auto before = current_->layout.backends.find(line.backend);
+      auto address = IpAddress::parse(line.address);
+      if (!server || !address || server->address != *address || server->port != line.port) return;
+      if (before == current_->layout.backends.end() || before->second != next.layout.backends.at(line.backend)) return;
+      state_lines_[line.backend].append(line.line).push_back('\n');
+    }, &state_header_);
+    if (!ok) return ok;
+  }
+  std::string all;
+  for (const auto& [backend, text] : state_lines_) all += text;
+  return write_file_atomically(global.server_state_file, state_file_text(state_header_, all), 0600);
+}
+
+// After a reload or start: HAProxy loaded the maps and the config berth wrote, so this normally
+// finds nothing; whatever differs (a file written by someone else, a command lost) is set right.
+void RangeDriver::reconcile(int worker) {
+  if (!current_) return;
+  std::vector<std::string> commands{"show map " + files_.ports_map.string(), "show servers state"};
+  auto answers = cli_.to_worker(worker, commands);
+  if (!answers || answers->size() < 2) {
+    log_->warn("cannot read back the new worker's routes: {}", answers ? "short answer" : answers.error().describe());
+    return;
+  }
+  std::vector<std::string> fixes;
+  const auto routed = parse_show_map((*answers)[0]);
+  for (const auto& [port, backend] : routed) {
+    auto it = current_->routes.find(port);
+    if (it == current_->routes.end()) {
+      fixes.push_back(fmt::format("del map {} {}", files_.ports_map.string(), port));
+    } else if (it->second.backend != backend) {
+      fixes.push_back(fmt::format("set map {} {} {}", files_.ports_map.string(), port, it->second.backend));
+    }
+  }
+  std::map<std::string, Slots> running;
+  for_each_server_state((*answers)[1], [&](const ServerState& line) {
+    auto slot = slot_index_of(line.server);
+    if (!slot) return;
+    Slots& slots = running[line.backend];
+    if (slots.size() <= *slot) slots.resize(*slot + 1);
+    auto address = IpAddress::parse(line.address);
+    // A slot the config disabled and nobody made ready is in forced maintenance (admin state 5).
+    if (!line.in_maintenance() && address) slots[*slot] = Server{*address, line.port};
+  });
+  for (const auto& [port, route] : current_->routes) {
+    auto have = running[route.backend];
+    have.resize(route.slots.size());
+    for (auto& text : slot_commands(route.backend, have, route.slots)) fixes.push_back(std::move(text));
+    if (!routed.contains(port)) fixes.push_back(fmt::format("add map {} {} {}", files_.ports_map.string(), port, route.backend));
+  }
+  if (fixes.empty()) return;
+  log_->warn("the new worker differs from the state berth wrote; {} runtime commands set it right", fixes.size());
+  reconciled_.fetch_add(fixes.size());
+  if (auto sent = cli_.to_worker(worker, fixes); !sent) {
+    log_->warn("reconciling the new worker failed: {}", sent.error().describe());
+  }
+}
+
+ApplyResult RangeDriver::apply_runtime(RangeState next, const std::vector<std::string>& commands,
+                                       const std::set<std::string>& touched) {
+  ApplyResult result{.action = ApplyResult::Action::kRuntime, .runtime_commands = commands.size()};
+  auto answers = to_current_worker(commands);
+  if (!answers) {
+    result.error = answers.error();
+    return result;
+  }
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    if (i >= answers->size() || !command_succeeded((*answers)[i])) {
+      result.error = Error{ErrorCode::kInvalid, fmt::format("haproxy refused \"{}\": {}", commands[i],
+                                                            i < answers->size() ? (*answers)[i] : "no answer")};
+      return result;
+    }
+  }
+  // The worker runs `next` now; the files follow, so that a reload or restart keeps it.
+  current_ = std::move(next);
+  runtime_updates_.fetch_add(1);
+  if (auto ok = write_range_files(files_, *current_, touched, false); !ok) {
+    log_->warn("runtime update applied but the maps could not be rewritten: {}", ok.error().describe());
+  }
+  // HAProxy 2.6 restores a server's port from the state file but not its address (haproxy
+  // issue #3265: only servers with a hostname get it back), so the config itself must name
+  // every route's servers for a reload or restart by anyone else to send traffic right.
+  const std::string text = render_range_config(current_global_, *current_, files_);
+  if (auto ok = write_file_atomically(settings_.paths.config, text, 0600); !ok) {
+    log_->warn("runtime update applied but haproxy.cfg could not be rewritten: {}", ok.error().describe());
+  } else {
+    write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
+  }
+  if (auto ok = save_server_state(touched); !ok) {
+    log_->warn("runtime update applied but the server state could not be saved: {}", ok.error().describe());
+  }
+  return result;
+}
+
+bool RangeDriver::needs_reload(const GlobalSettings& global, const Model& desired) const {
+  if (!running_ || !current_ || current_global_ != global) return true;
+  for (const auto& [port, listener] : desired.listeners) {
+    if (!current_->layout.binds_port(port)) return true;
+  }
+  return plan_range_update(current_, desired, settings_.policy, files_).needs_reload();
+}
+
+ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+  if (!attached_) attach();
+  if (running_) poll();  // a master that died is forgotten here and started again below
+  release_drained();
+
+  ApplyResult result;
+  std::vector<std::string> reasons;
+  const Model* wanted = &desired;
+  std::optional<Model> adjusted;  // desired without the ports another process holds
+  if (running_ && current_) {
+    std::vector<int> unbound;
+    for (const auto& [port, listener] : desired.listeners) {
+      if (!current_->layout.binds_port(port)) unbound.push_back(port);
+    }
+    if (!unbound.empty()) {
+      auto busy = ports_in_use(global.bind_addresses, unbound);
+      if (!busy) {
+        result.error = busy.error();
+        return result;
+      }
+      std::set<int> held;
+      for (const auto& conflict : *busy) {
+        result.unavailable[conflict.port] = conflict.message;
+        held.insert(conflict.port);
+      }
+      if (!held.empty()) {
+        adjusted = desired;
+        for (int port : held) adjusted->listeners.erase(port);
+        wanted = &*adjusted;
+      }
+      for (int port : unbound) {
+        if (!held.contains(port)) reasons.push_back(fmt::format("host port {} is not bound", port));
+      }
+    }
+  }
+  // What runs, when berth knows it: the plan starts from there even when a reload follows, so
+  // routes keep their backends (and the server state its health) across it.
+  const std::optional<RangeState> base = running_ ? current_ : std::nullopt;
+  if (base && current_global_ != global) reasons.push_back("global settings changed");
+  if (running_ && !current_) reasons.push_back(std::string(kUnconfirmedConfigReason));
+  RangePlan plan = plan_range_update(base, *wanted, settings_.policy, files_);
+  if (base && reasons.empty() && !plan.needs_reload()) {
+    if (plan.empty()) return result;
+    ApplyResult runtime = apply_runtime(std::move(plan.next), plan.commands, plan.touched_backends);
+    runtime.unavailable = std::move(result.unavailable);
+    if (runtime.ok()) return runtime;
+    // A reload renders every route, whatever the runtime state became.
+    log_->warn("runtime update failed, reloading instead: {}", runtime.error->describe());
+    reasons.push_back("a runtime update failed");
+    plan = plan_range_update(current_, *wanted, settings_.policy, files_);
+  }
+  for (auto& reason : plan.reload_reasons) {
+    // "Nothing running" is only true when nothing runs; an adopted master has its own reason.
+    if (reason != "no config is running yet" || !running_) reasons.push_back(std::move(reason));
+  }
+  // The new worker has no sessions in the draining backends (the old worker keeps its own).
+  plan.next.draining.clear();
+  return reload(global, std::move(plan.next), std::move(reasons), std::move(result), stop);
+}
+
+ApplyResult RangeDriver::reload(const GlobalSettings& global, RangeState next, std::vector<std::string> reasons,
+                                ApplyResult result, std::stop_token stop) {
+  auto busy = busy_pool_ports(global);
+  if (!busy) {
+    result.error = busy.error();
+    return result;
+  }
+  next.layout.binds = split_spans(settings_.pool, *busy);
+  // A Service whose port another process holds is not routed; the allocator moves it
+  // (PortUnavailable), and the port is bound at a later reload once it is free.
+  for (int port : *busy) {
+    auto route = next.routes.find(port);
+    if (route == next.routes.end()) continue;
+    result.unavailable[port] = fmt::format("host port {} is in use by another process", port);
+    next.routes.erase(route);
+  }
+  const std::string text = render_range_config(global, next, files_);
+  const auto candidate = sibling(settings_.paths.config, ".candidate");
+  if (auto ok = write_file_atomically(candidate, text, 0600); !ok) {
+    result.error = ok.error();
+    return result;
+  }
+  // HAProxy reads the maps and ACL files while checking, so they are written first; if the
+  // check or the reload fails they are put back to what runs.
+  auto put_back = [&] {
+    if (current_) write_range_files(files_, *current_, {}, true);
+  };
+  if (auto ok = write_range_files(files_, next, {}, true); !ok) {
+    put_back();
+    result.error = ok.error();
+    return result;
+  }
+  if (auto checked = check_config(settings_.paths.binary, candidate, settings_.check_timeout); !checked) {
+    rejected_configs_.fetch_add(1);
+    std::error_code ec;
+    std::filesystem::rename(candidate, sibling(settings_.paths.config, ".rejected"), ec);
+    log_->warn("haproxy rejected the range config (kept as {}): {}",
+               sibling(settings_.paths.config, ".rejected").string(), checked.error().message);
+    put_back();
+    result.error = checked.error();
+    return result;
+  }
+  if (auto ok = write_filtered_server_state(global, next); !ok) {
+    log_->warn("server state not saved before the reload (health restarts from the config): {}", ok.error().describe());
+  }
+  auto previous = read_whole_file(settings_.paths.config);
+  std::error_code ec;
+  std::filesystem::rename(candidate, settings_.paths.config, ec);
+  if (ec) {
+    put_back();
+    result.error = Error{ErrorCode::kIo, "cannot install " + settings_.paths.config.string() + ": " + ec.message()};
+    return result;
+  }
+  const bool starting = !running_;
+  auto outcome = starting ? master_.start(settings_.reload_timeout, stop) : master_.reload(settings_.reload_timeout, stop);
+  if (!outcome) {
+    failed_reloads_.fetch_add(1);
+    write_file_atomically(sibling(settings_.paths.config, ".rejected"), text, 0600);
+    if (previous) {
+      write_file_atomically(settings_.paths.config, *previous, 0600);
+    } else {
+      std::filesystem::remove(settings_.paths.config, ec);
+    }
+    put_back();
+    log_->warn("haproxy {} failed: {}", starting ? "start" : "reload", outcome.error().message);
+    if (outcome.error().code == ErrorCode::kAlreadyExists) attached_ = false;  // adopt it next time
+    result.error = outcome.error();
+    return result;
+  }
+  running_ = true;
+  current_ = std::move(next);
+  current_global_ = global;
+  own_ports_ = ports_of(current_->layout.binds);
+  old_workers_.store(outcome->old_workers().size());
+  write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
+  if (starting) {
+    starts_.fetch_add(1);
+    result.action = ApplyResult::Action::kStart;
+  } else {
+    reloads_.fetch_add(1);
+    result.action = ApplyResult::Action::kReload;
+  }
+  result.reasons = std::move(reasons);
+  if (auto worker = outcome->current_worker()) reconcile(*worker);
+  log_->info("haproxy {} (range mode) worker={} routes={} backends={} spans={} reasons=\"{}\"",
+             starting ? "started" : "reloaded", outcome->current_worker().value_or(0), current_->routes.size(),
+             current_->layout.backends.size(), current_->layout.binds.size(), summarize(result.reasons));
+  return result;
+}
+
+}  // namespace berth::haproxy

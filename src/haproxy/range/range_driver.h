@@ -1,0 +1,116 @@
+// Range mode's Driver (--listen-mode=range): one frontend binds the whole pool once, and a
+// Service port is exposed by giving it a free pre-made backend and a map entry through the
+// Runtime API — no reload (docs/listen-modes.md). One apply():
+//
+//   1. Free the draining backends whose sessions ended (`show stat <backend> 2 -1`).
+//   2. Desired ports the frontend does not bind (busy at the last reload): still busy → left
+//      out and reported `unavailable`; free now → a reload binds them.
+//   3. Plan (range_plan.h). Runtime only → the commands go to the current worker ("@!<pid>",
+//      so none lands in a draining old one), then the ACL files, the maps and haproxy.cfg (with
+//      every route's servers) are rewritten and the changed backends' server state is dumped
+//      into the server-state file: a reload or restart by anyone reproduces the same routing.
+//   4. Reload (or start): the layout grows, global settings changed, or a port must be bound.
+//      Pool ports the running config does not bind are probed and busy ones left out of the
+//      binds (one busy port in a bound range fails the whole reload, while `haproxy -c`
+//      passes). The config (with every route's servers written in) is checked with `haproxy
+//      -c`; the maps and ACL files of the new state and the server state of the slots that keep
+//      their server are written; then reload, confirm the new worker and reconcile: `show map`
+//      and `show servers state` of the new worker are compared with the state and any
+//      difference is set right through the Runtime API. A failed reload puts the previous files
+//      back.
+//
+// Runtime changes and reloads are serialized by construction: one thread calls apply().
+//
+// Thread-safety: not thread-safe, like Driver; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "haproxy/applier.h"
+#include "haproxy/driver.h"
+#include "haproxy/haproxy_master.h"
+#include "haproxy/master_cli.h"
+#include "haproxy/range/range_files.h"
+#include "haproxy/range/range_state.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace berth::haproxy {
+
+struct RangeDriverSettings {
+  HaproxyPaths paths;  // paths.config is haproxy.cfg; the maps and ACLs live beside it
+  RangePolicy policy;
+  std::vector<PortSpan> pool;  // the ports to bind: the allocator's pool without excluded ports
+  std::chrono::milliseconds check_timeout = std::chrono::seconds(60);
+  std::chrono::milliseconds reload_timeout = std::chrono::seconds(60);  // also for a start
+};
+
+class RangeDriver final : public Applier {
+ public:
+  RangeDriver(RangeDriverSettings settings, MasterCli& cli, Clock& clock);
+  RangeDriver(const RangeDriver&) = delete;
+  RangeDriver& operator=(const RangeDriver&) = delete;
+
+  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) override;
+  bool needs_reload(const GlobalSettings& global, const Model& desired) const override;
+  bool serves(int host_port) const override { return current_ && current_->routes.contains(host_port); }
+
+  // `show proc` now, as Driver::poll().
+  Result<ProcessTable> poll();
+
+  const std::optional<RangeState>& current() const { return current_; }
+  const RangeFiles& files() const { return files_; }
+  DriverStats stats() const;
+  std::uint64_t reconciled_commands() const { return reconciled_.load(); }
+
+ private:
+  void attach();
+  void release_drained();
+  ApplyResult apply_runtime(RangeState next, const std::vector<std::string>& commands,
+                            const std::set<std::string>& touched);
+  ApplyResult reload(const GlobalSettings& global, RangeState next, std::vector<std::string> reasons,
+                     ApplyResult result, std::stop_token stop);
+  // Pool ports HAProxy does not bind now that another process holds.
+  Result<std::set<int>> busy_pool_ports(const GlobalSettings& global);
+  Result<void> save_server_state(const std::set<std::string>& backends);
+  Result<void> write_filtered_server_state(const GlobalSettings& global, const RangeState& next);
+  void reconcile(int worker);
+  Result<int> current_worker();
+  Result<std::vector<std::string>> to_current_worker(const std::vector<std::string>& commands);
+
+  const RangeDriverSettings settings_;
+  const RangeFiles files_;
+  MasterCli& cli_;
+  Clock& clock_;
+  HaproxyMaster master_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  bool attached_ = false;
+  bool running_ = false;
+  std::optional<RangeState> current_;
+  GlobalSettings current_global_;
+  std::set<int> own_ports_;  // ports the running HAProxy binds (adopted: its config's bind lines)
+  std::string state_header_;
+  std::map<std::string, std::string> state_lines_;  // server-state file lines, by backend
+
+  std::atomic<std::uint64_t> starts_{0}, restarts_{0}, adoptions_{0}, reloads_{0}, failed_reloads_{0},
+      rejected_configs_{0}, runtime_updates_{0}, old_workers_{0}, reconciled_{0};
+};
+
+// The ports of a range config's bind lines ("bind 0.0.0.0:20000-20999"), for a master berth
+// adopts without knowing its state: they are HAProxy's own, not another process's.
+std::set<int> bound_ports_of_config(std::string_view config_text);
+
+}  // namespace berth::haproxy

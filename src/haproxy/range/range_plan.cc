@@ -1,0 +1,216 @@
+#include "haproxy/range/range_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "haproxy/slot_table.h"
+#include "haproxy/update_plan.h"
+
+namespace berth::haproxy {
+namespace {
+
+// Free backends by kind id, each kind's ordered by (slots, name): the first that holds n
+// servers is the smallest that fits.
+class FreeBackends {
+ public:
+  explicit FreeBackends(const RangeState& state) {
+    for (const auto& name : state.free_backends()) {
+      const auto& backend = state.layout.backends.at(name);
+      by_kind_[kind_id(backend.kind)].insert({backend.servers, name});
+    }
+  }
+  std::optional<std::string> take(const std::string& kind, std::size_t servers) {
+    auto it = by_kind_.find(kind);
+    if (it == by_kind_.end()) return std::nullopt;
+    auto fit = it->second.lower_bound({servers, std::string()});
+    if (fit == it->second.end()) return std::nullopt;
+    std::string name = fit->second;
+    it->second.erase(fit);
+    return name;
+  }
+
+ private:
+  std::map<std::string, std::set<std::pair<std::size_t, std::string>>> by_kind_;
+};
+
+std::string describe(int port, const Listener& listener) {
+  return fmt::format("{} ({}/{}:{})", port, listener.service.ns, listener.service.name, listener.service.port);
+}
+
+Slots fill(const std::vector<Server>& servers, std::size_t slots) {
+  Slots filled(slots);
+  std::copy(servers.begin(), servers.end(), filled.begin());
+  return filled;
+}
+
+struct Planner {
+  const RangeFiles& files;
+  RangePlan& plan;
+
+  RangeState& next() { return plan.next; }
+  void command(std::string text) { plan.commands.push_back(std::move(text)); }
+
+  void remove_route(int port) {
+    const Route route = std::move(next().routes.at(port));
+    next().routes.erase(port);
+    command(fmt::format("del map {} {}", files.ports_map.string(), port));
+    command(fmt::format("del map {} {}", files.services_map.string(), port));
+    if (route.maxconn > 0) command(fmt::format("del map {} {}", files.maxconn_map.string(), port));
+    const Slots none(route.slots.size());
+    for (auto& text : slot_commands(route.backend, route.slots, none)) command(std::move(text));
+    next().draining.insert(route.backend);
+    plan.touched_backends.insert(route.backend);
+  }
+
+  void update_route(int port, Route& route, const Listener& listener, Slots slots) {
+    auto slot_changes = slot_commands(route.backend, route.slots, slots);
+    if (!slot_changes.empty()) plan.touched_backends.insert(route.backend);
+    for (auto& text : slot_changes) command(std::move(text));
+    route.slots = std::move(slots);
+    const int maxconn = listener.options.maxconn;
+    if (maxconn != route.maxconn) {
+      if (maxconn > 0 && route.maxconn > 0) {
+        command(fmt::format("set map {} {} {}", files.maxconn_map.string(), port, maxconn));
+      } else if (maxconn > 0) {
+        command(fmt::format("add map {} {} {}", files.maxconn_map.string(), port, maxconn));
+      } else {
+        command(fmt::format("del map {} {}", files.maxconn_map.string(), port));
+      }
+      route.maxconn = maxconn;
+    }
+    const auto& allow = listener.options.allow_sources;
+    if (allow != route.allow_sources) {
+      // The new list is added before the old one is taken away: for a moment both are allowed,
+      // never neither. An empty list means every source (acl_text()).
+      const auto listed = [](const std::vector<Cidr>& cidrs) {
+        const auto patterns = acl_patterns(cidrs);
+        return std::set<std::string>(patterns.begin(), patterns.end());
+      };
+      const auto before = listed(route.allow_sources);
+      const auto after = listed(allow);
+      const auto file = files.acl_file(route.backend).string();
+      for (const auto& p : after) {
+        if (!before.contains(p)) command(fmt::format("add acl {} {}", file, p));
+      }
+      for (const auto& p : before) {
+        if (!after.contains(p)) command(fmt::format("del acl {} {}", file, p));
+      }
+      route.allow_sources = allow;
+      plan.touched_backends.insert(route.backend);
+    }
+    if (listener.service != route.service) {
+      command(fmt::format("set map {} {} {}", files.services_map.string(), port, service_label(listener.service)));
+      route.service = listener.service;
+    }
+  }
+
+  void add_route(int port, const Listener& listener, const std::string& backend) {
+    const std::size_t slots = next().layout.backends.at(backend).servers;
+    Route route{.backend = backend,
+                .service = listener.service,
+                .slots = fill(listener.servers, slots),
+                .maxconn = listener.options.maxconn,
+                .allow_sources = listener.options.allow_sources};
+    const auto acl = files.acl_file(backend).string();
+    command(fmt::format("clear acl {}", acl));
+    for (const auto& pattern : acl_patterns(route.allow_sources)) command(fmt::format("add acl {} {}", acl, pattern));
+    for (auto& text : slot_commands(backend, Slots(slots), route.slots)) command(std::move(text));
+    if (route.maxconn > 0) command(fmt::format("add map {} {} {}", files.maxconn_map.string(), port, route.maxconn));
+    command(fmt::format("add map {} {} {}", files.services_map.string(), port, service_label(route.service)));
+    command(fmt::format("add map {} {} {}", files.ports_map.string(), port, backend));
+    plan.touched_backends.insert(backend);
+    next().routes[port] = std::move(route);
+  }
+};
+
+}  // namespace
+
+RangePlan plan_range_update(const std::optional<RangeState>& current, const Model& desired, const RangePolicy& policy,
+                            const RangeFiles& files) {
+  RangePlan plan;
+  if (current) plan.next = *current;
+  if (!current) plan.reload_reasons.push_back("no config is running yet");
+  Planner planner{files, plan};
+  auto& next = plan.next;
+
+  // Routes that go, move or change.
+  std::vector<int> ports;
+  for (const auto& [port, route] : next.routes) ports.push_back(port);
+  for (int port : ports) {
+    auto wanted = desired.listeners.find(port);
+    Route& route = next.routes.at(port);
+    std::optional<Slots> slots;
+    if (wanted != desired.listeners.end() &&
+        kind_of(wanted->second.options) == next.layout.backends.at(route.backend).kind) {
+      slots = reassign_slots(route.slots, wanted->second.servers);
+    }
+    if (slots) {
+      planner.update_route(port, route, wanted->second, std::move(*slots));
+    } else {
+      planner.remove_route(port);
+    }
+  }
+
+  // New routes, into free backends, else into backends a reload adds.
+  FreeBackends free(next);
+  struct Shortage {
+    std::size_t backends = 0;
+    BackendKind kind;
+    std::vector<int> ports;
+  };
+  std::map<std::pair<std::string, std::size_t>, Shortage> shortages;  // by (kind id, slots)
+  for (const auto& [port, listener] : desired.listeners) {
+    if (next.routes.contains(port)) continue;
+    const BackendKind kind = kind_of(listener.options);
+    const std::string id = kind_id(kind);
+    if (auto backend = free.take(id, listener.servers.size())) {
+      planner.add_route(port, listener, *backend);
+      continue;
+    }
+    auto& shortage = shortages[{id, policy.servers_for(listener.servers.size())}];
+    shortage.kind = kind;
+    shortage.ports.push_back(port);
+    if (current) {
+      plan.reload_reasons.push_back(fmt::format("host port {}: kind {} has no free backend with {} server slots",
+                                                describe(port, listener), id, listener.servers.size()));
+    }
+  }
+  if (shortages.empty()) {
+    if (plan.needs_reload()) plan.commands.clear();
+    return plan;
+  }
+
+  // Grow each short kind by whole chunks of backends of the size its ports need.
+  std::map<std::string, int> last_index;
+  for (const auto& [name, backend] : next.layout.backends) {
+    if (auto parsed = parse_range_backend_name(name)) {
+      last_index[parsed->kind_id] = std::max(last_index[parsed->kind_id], parsed->index);
+    }
+  }
+  const std::size_t chunk = std::max<std::size_t>(1, policy.chunk);
+  for (auto& [key, shortage] : shortages) {
+    const auto& [id, slots] = key;
+    const std::size_t count = (shortage.ports.size() + chunk - 1) / chunk * chunk;
+    for (std::size_t i = 0; i < count; ++i) {
+      next.layout.backends[range_backend_name(id, ++last_index[id])] = RangeBackend{shortage.kind, slots};
+    }
+  }
+  FreeBackends grown(next);
+  for (const auto& [key, shortage] : shortages) {
+    for (int port : shortage.ports) {
+      const Listener& listener = desired.listeners.at(port);
+      auto backend = grown.take(key.first, listener.servers.size());
+      planner.add_route(port, listener, *backend);  // the chunk holds every short port
+    }
+  }
+  // A reload renders every route into the new config: the commands are not sent, and the new
+  // worker has no sessions in the draining backends (the old worker keeps its own).
+  plan.commands.clear();
+  next.draining.clear();
+  return plan;
+}
+
+}  // namespace berth::haproxy

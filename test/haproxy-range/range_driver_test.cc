@@ -1,0 +1,291 @@
+// The RangeDriver against the real HAProxy 2.6 on loopback: one frontend binds a block of pool
+// ports once, and ports are exposed and removed through the Runtime API. Each test sees what
+// clients see (which echo server answers, a port closing at once), what the master's reload
+// count says, and what a reload or restart by someone else keeps.
+//
+// Each test has its own 10-port block of 31910-31999 (docs/development.md), so ctest -j2 never
+// makes two HAProxies bind the same port; every HAProxy process is stopped by PID at the end.
+#include "haproxy/range/range_driver.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/atomic_file.h"
+#include "common/subprocess.h"
+#include "haproxy/haproxy_test_env.h"
+#include "haproxy/model_fixtures.h"
+#include "haproxy/range/range_config.h"
+#include "haproxy/update_plan.h"
+#include "support/echo_server.h"
+
+namespace berth::haproxy {
+namespace {
+
+using namespace std::chrono_literals;
+using testenv::HaproxyEnv;
+using Action = ApplyResult::Action;
+
+constexpr auto kIo = 2s;
+
+struct Endpoint {
+  Endpoint(const std::string& name, std::string address_text) : address(std::move(address_text)), echo(name, address) {}
+  Server server() const { return Server{ip(address), echo.port()}; }
+  std::string address;
+  testing::EchoServer echo;
+};
+
+std::string served_by(int port) {
+  auto greeting = testing::greeting_at("127.0.0.1", port, kIo);
+  return greeting ? *greeting : "error: " + greeting.error().describe();
+}
+
+class RangeDriverTest : public ::testing::Test {
+ protected:
+  // The test's block: 10 ports starting at `first`.
+  explicit RangeDriverTest(int first = 31910) : first_(first) {}
+
+  void SetUp() override {
+    ASSERT_EQ(::access(testenv::kHaproxyBinary, X_OK), 0) << testenv::kHaproxyBinary << " is not installed";
+    ASSERT_TRUE(a_.echo.ok() && b_.echo.ok()) << "echo servers on 127.0.0.2-3";
+  }
+
+  int port(int i) const { return first_ + i; }
+
+  GlobalSettings global() const {
+    return GlobalSettings{.nbthread = 1,
+                          .bind_addresses = {ip("127.0.0.1")},
+                          .admin_socket = (env_.dir.path() / "admin.sock").string(),
+                          .server_state_file = (env_.dir.path() / "server-state").string()};
+  }
+
+  RangeDriverSettings settings(std::size_t chunk = 4) const {
+    return RangeDriverSettings{.paths = env_.paths,
+                               .policy = {.chunk = chunk, .min_servers = 2},
+                               .pool = {{first_, first_ + 9}},
+                               .check_timeout = 30s,
+                               .reload_timeout = 30s};
+  }
+
+  std::unique_ptr<RangeDriver> make_driver(std::size_t chunk = 4) {
+    return std::make_unique<RangeDriver>(settings(chunk), env_.cli, SystemClock::instance());
+  }
+
+  Listener listener(int host_port, std::vector<Server> servers, BackendOptions options = {}) const {
+    std::sort(servers.begin(), servers.end());
+    return Listener{.host_port = host_port,
+                    .service = ServiceRef{.ns = "tenant", .name = fmt::format("db{}", host_port), .port = 3306},
+                    .options = std::move(options),
+                    .servers = std::move(servers)};
+  }
+
+  Model model(std::vector<Listener> listeners) const {
+    Model m;
+    for (auto& l : listeners) m.listeners[l.host_port] = std::move(l);
+    return m;
+  }
+
+  ApplyResult apply(RangeDriver& driver, const Model& desired) {
+    auto result = driver.apply(global(), desired, {});
+    env_.guard.watch(env_.master.status());
+    return result;
+  }
+
+  std::string why(const ApplyResult& result) const {
+    return (result.error ? result.error->describe() : std::string("ok")) + "\nmaster log:\n" + env_.log();
+  }
+
+  int reloads() {
+    auto table = env_.master.status();
+    env_.guard.watch(table);
+    return table ? table->master.reloads : -1;
+  }
+
+  int first_;
+  HaproxyEnv env_;
+  Endpoint a_{"a", "127.0.0.2"};
+  Endpoint b_{"b", "127.0.0.3"};
+};
+
+TEST_F(RangeDriverTest, PortsComeAndGoThroughTheRuntimeApiWithNoReload) {
+  auto driver = make_driver();
+  auto started = apply(*driver, model({listener(port(0), {a_.server()})}));
+  ASSERT_EQ(started.action, Action::kStart) << why(started);
+  EXPECT_EQ(served_by(port(0)), "a");
+  // Bound, but no Service: accepted and closed at once.
+  EXPECT_TRUE(served_by(port(1)).starts_with("error")) << served_by(port(1));
+  const int reloads_before = reloads();
+
+  auto added = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  ASSERT_TRUE(added.ok()) << why(added);
+  EXPECT_EQ(added.action, Action::kRuntime);
+  EXPECT_EQ(served_by(port(1)), "b");
+
+  auto removed = apply(*driver, model({listener(port(1), {b_.server()})}));
+  ASSERT_TRUE(removed.ok()) << why(removed);
+  EXPECT_EQ(removed.action, Action::kRuntime);
+  EXPECT_TRUE(served_by(port(0)).starts_with("error")) << served_by(port(0));
+  EXPECT_EQ(served_by(port(1)), "b");
+  EXPECT_EQ(reloads(), reloads_before);
+  EXPECT_EQ(driver->stats().reloads, 0u);
+  // The map file says what the worker does.
+  EXPECT_EQ(read_whole_file(driver->files().ports_map).value_or(""),
+            fmt::format("{} {}\n", port(1), driver->current()->routes.at(port(1)).backend));
+}
+
+TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedAfter) {
+  first_ = 31920;
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  auto session = testing::session_with("127.0.0.1", port(0), "a", kIo);
+  ASSERT_TRUE(session) << session.error().describe();
+  const std::string backend = driver->current()->routes.at(port(0)).backend;
+
+  auto removed = apply(*driver, model({}));
+  ASSERT_EQ(removed.action, Action::kRuntime) << why(removed);
+  EXPECT_TRUE(served_by(port(0)).starts_with("error"));
+  EXPECT_TRUE((*session)->round_trip("still here", kIo)) << "removing a port cut its session";
+  EXPECT_TRUE(driver->current()->draining.contains(backend));
+  // A new port of the same kind does not get the draining backend.
+  ASSERT_TRUE(apply(*driver, model({listener(port(1), {b_.server()})})).ok());
+  EXPECT_NE(driver->current()->routes.at(port(1)).backend, backend);
+
+  session->reset();  // the session ends; the next apply frees the backend
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (driver->current()->draining.contains(backend) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);  // HAProxy notices the close asynchronously; bounded poll
+    apply(*driver, model({listener(port(1), {b_.server()})}));
+  }
+  EXPECT_FALSE(driver->current()->draining.contains(backend));
+  EXPECT_EQ(driver->stats().reloads, 0u);
+}
+
+TEST_F(RangeDriverTest, AReloadOrRestartByOthersKeepsEveryRoute) {
+  first_ = 31930;
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  // Routes set through the Runtime API only: a new port, and a port whose server changed.
+  auto changed = apply(*driver, model({listener(port(0), {b_.server()}), listener(port(1), {a_.server()})}));
+  ASSERT_EQ(changed.action, Action::kRuntime) << why(changed);
+  ASSERT_EQ(served_by(port(0)), "b");
+
+  // An operator's reload: HAProxy reads only the files berth wrote.
+  SCOPED_TRACE("ports.map:\n" + read_whole_file(driver->files().ports_map).value_or("") + "server state:\n" +
+               read_whole_file(global().server_state_file).value_or("") + "config:\n" +
+               read_whole_file(env_.paths.config).value_or(""));
+  auto reloaded = env_.master.reload(30s, {});
+  ASSERT_TRUE(reloaded) << reloaded.error().describe() << env_.log();
+  env_.guard.watch(reloaded);
+  EXPECT_EQ(served_by(port(0)), "b");
+  EXPECT_EQ(served_by(port(1)), "a");
+  EXPECT_TRUE(served_by(port(2)).starts_with("error"));
+
+  // A restart: the master and its workers are killed and a new master starts from the files.
+  auto table = env_.master.status();
+  ASSERT_TRUE(table);
+  std::vector<int> pids{table->master.pid};
+  for (const auto& worker : table->workers) pids.push_back(worker.pid);
+  for (int pid : pids) ::kill(pid, SIGKILL);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (int pid : pids) {
+    while (process_running(pid) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  }
+  auto restarted = env_.master.start(30s, {});
+  ASSERT_TRUE(restarted) << restarted.error().describe() << env_.log();
+  env_.guard.watch(restarted);
+  EXPECT_EQ(served_by(port(0)), "b");
+  EXPECT_EQ(served_by(port(1)), "a");
+  EXPECT_TRUE(served_by(port(2)).starts_with("error"));
+}
+
+TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {
+  first_ = 31940;
+  testenv::PortHolder holder(port(3));
+  ASSERT_TRUE(holder.ok());
+  auto driver = make_driver();
+  auto started = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})}));
+  ASSERT_EQ(started.action, Action::kStart) << why(started);
+  EXPECT_TRUE(started.unavailable.contains(port(3)));
+  EXPECT_EQ(served_by(port(0)), "a");
+  const auto config = read_whole_file(env_.paths.config).value_or("");
+  EXPECT_NE(config.find(fmt::format("bind 127.0.0.1:{}-{}\n", port(0), port(2))), std::string::npos) << config;
+  EXPECT_NE(config.find(fmt::format("bind 127.0.0.1:{}-{}\n", port(4), port(9))), std::string::npos) << config;
+  EXPECT_FALSE(driver->serves(port(3)));
+  // Still held: the next apply reports it again and does not reload.
+  auto again = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})}));
+  EXPECT_TRUE(again.unavailable.contains(port(3)));
+  EXPECT_EQ(again.action, Action::kNone);
+}
+
+TEST_F(RangeDriverTest, AKindOutOfBackendsGrowsByAChunkInOneReload) {
+  first_ = 31950;
+  auto driver = make_driver(/*chunk=*/2);
+  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  EXPECT_EQ(driver->current()->layout.backends.size(), 2u);
+  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()})})).action,
+            Action::kRuntime);
+  auto grown = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()}),
+                                     listener(port(2), {b_.server()})}));
+  ASSERT_EQ(grown.action, Action::kReload) << why(grown);
+  ASSERT_EQ(grown.reasons.size(), 1u);
+  EXPECT_EQ(reload_reason_kind(grown.reasons.front()), "backends_outgrown") << grown.reasons.front();
+  EXPECT_EQ(driver->current()->layout.backends.size(), 4u);
+  EXPECT_EQ(served_by(port(2)), "b");
+  // Another kind (a different timeout) gets backends of its own.
+  BackendOptions other;
+  other.timeout_server = 1h;
+  auto second_kind = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()}),
+                                           listener(port(2), {b_.server()}), listener(port(3), {b_.server()}, other)}));
+  EXPECT_EQ(second_kind.action, Action::kReload);
+  EXPECT_EQ(driver->current()->layout.backends.size(), 6u);
+  EXPECT_EQ(served_by(port(3)), "b");
+}
+
+TEST_F(RangeDriverTest, MaxconnAndAllowSourcesChangeWithNoReload) {
+  first_ = 31960;
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  BackendOptions limited;
+  limited.maxconn = 1;
+  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, limited)})).action, Action::kRuntime);
+  {
+    auto first = testing::session_with("127.0.0.1", port(0), "a", kIo);
+    ASSERT_TRUE(first) << first.error().describe();
+    EXPECT_TRUE(served_by(port(0)).starts_with("error")) << "a second session got past maxconn 1";
+  }
+  BackendOptions elsewhere;
+  elsewhere.allow_sources = {*Cidr::parse("10.0.0.0/8")};
+  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, elsewhere)})).action, Action::kRuntime);
+  EXPECT_TRUE(served_by(port(0)).starts_with("error")) << "127.0.0.1 is not in 10.0.0.0/8";
+  BackendOptions loopback;
+  loopback.allow_sources = {*Cidr::parse("127.0.0.0/8")};
+  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, loopback)})).action, Action::kRuntime);
+  EXPECT_EQ(served_by(port(0)), "a");
+  EXPECT_EQ(read_whole_file(driver->files().acl_file(driver->current()->routes.at(port(0)).backend)).value_or(""),
+            "127.0.0.0/8\n");
+  EXPECT_EQ(driver->stats().reloads, 0u);
+}
+
+TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyKeepsServing) {
+  first_ = 31970;
+  {
+    auto first = make_driver();
+    ASSERT_TRUE(apply(*first, model({listener(port(0), {a_.server()})})).ok());
+  }
+  auto second = make_driver();
+  auto adopted = apply(*second, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  ASSERT_TRUE(adopted.ok()) << why(adopted);
+  EXPECT_EQ(second->stats().adoptions, 1u);
+  EXPECT_EQ(second->stats().starts, 0u);
+  EXPECT_EQ(served_by(port(0)), "a");
+  EXPECT_EQ(served_by(port(1)), "b");
+}
+
+}  // namespace
+}  // namespace berth::haproxy
