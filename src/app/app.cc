@@ -27,6 +27,7 @@
 #include "dataplane/haproxy_sync.h"
 #include "dataplane/model_builder.h"
 #include "haproxy/config_renderer.h"
+#include "haproxy/range/range_driver.h"
 #include "haproxy/driver.h"
 #include "haproxy/master_socket.h"
 #include "kube/async_event_sink.h"
@@ -152,24 +153,34 @@ int run(int argc, char** argv) {
   // The data plane: every replica serves, whether or not it allocates.
   std::unique_ptr<haproxy::MasterSocket> master_cli;
   std::unique_ptr<haproxy::Driver> driver;
+  std::unique_ptr<haproxy::RangeDriver> range_driver;
   std::unique_ptr<dataplane::ModelBuilder> builder;
   std::unique_ptr<dataplane::HaproxySync> haproxy_sync;
   if (dp.enabled()) {
     master_cli = std::make_unique<haproxy::MasterSocket>(dp.master_socket(), std::chrono::seconds(10));
-    haproxy::DriverSettings driver_settings{
-        .paths = {.binary = dp.haproxy_binary,
-                  .config = dp.config_path(),
-                  .master_socket = dp.master_socket(),
-                  .pid_file = dp.socket_dir + "/haproxy.pid",
-                  .master_log = dp.config_dir + "/haproxy-master.log"},
-        .slots = {.min_slots = dp.min_server_slots}};
-    driver = std::make_unique<haproxy::Driver>(std::move(driver_settings), *renderer, *master_cli, clock);
+    const haproxy::HaproxyPaths paths{.binary = dp.haproxy_binary,
+                                      .config = dp.config_path(),
+                                      .master_socket = dp.master_socket(),
+                                      .pid_file = dp.socket_dir + "/haproxy.pid",
+                                      .master_log = dp.config_dir + "/haproxy-master.log"};
+    if (dp.range_mode()) {
+      haproxy::RangeDriverSettings range_settings{
+          .paths = paths, .policy = {.chunk = dp.range_backend_chunk, .min_servers = dp.min_server_slots}};
+      const auto pool = options.allocator.port_range.minus(options.allocator.excluded);
+      for (const auto& range : pool.ranges()) {
+        range_settings.pool.push_back({range.first, range.last});
+      }
+      range_driver = std::make_unique<haproxy::RangeDriver>(std::move(range_settings), *master_cli, clock);
+    } else {
+      driver = std::make_unique<haproxy::Driver>(haproxy::DriverSettings{.paths = paths, .slots = {.min_slots = dp.min_server_slots}},
+                                                 *renderer, *master_cli, clock);
+    }
     builder = std::make_unique<dataplane::ModelBuilder>(options.allocator.annotations,
                                                         options.allocator.port_range.minus(options.allocator.excluded),
                                                         dp.allow_loopback_endpoints);
     auto to_clock = [](std::chrono::nanoseconds d) { return std::chrono::duration_cast<Clock::duration>(d); };
     haproxy_sync = std::make_unique<dataplane::HaproxySync>(
-        services, slices, *builder, *driver, events, clock,
+        services, slices, *builder, range_driver ? static_cast<haproxy::Applier&>(*range_driver) : *driver, events, clock,
         dataplane::SyncConfig{.global = dp.global,
                               .gather_delay = to_clock(dp.gather_delay),
                               .min_reload_interval = to_clock(dp.min_reload_interval),
@@ -188,7 +199,9 @@ int run(int argc, char** argv) {
   std::atomic<bool> caches_synced{false}, leading{false};
   const MetricSources metric_sources{.allocator = allocator,
                                      .haproxy_sync = haproxy_sync.get(),
-                                     .driver = driver.get(),
+                                     .driver_stats = driver         ? std::function<haproxy::DriverStats()>([&] { return driver->stats(); })
+                                                     : range_driver ? std::function<haproxy::DriverStats()>([&] { return range_driver->stats(); })
+                                                                    : std::function<haproxy::DriverStats()>(),
                                      .services = services,
                                      .slices = slices,
                                      .caches_synced = caches_synced,

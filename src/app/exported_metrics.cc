@@ -107,7 +107,7 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
     });
   }
 
-  if (sources.driver) {
+  if (sources.driver_stats) {
     using haproxy::DriverStats;
     const std::vector<MirroredCounter<DriverStats>> driver_counters = {
         {registry.counter("berth_haproxy_starts_total", "HAProxy masters berth started (the first and restarts)."),
@@ -125,8 +125,8 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
          &DriverStats::runtime_updates}};
     auto& old_workers = registry.gauge("berth_haproxy_old_workers",
                                        "Old HAProxy workers still draining their sessions after a reload.");
-    registry.add_collector([driver = sources.driver, driver_counters, &old_workers] {
-      const auto stats = driver->stats();
+    registry.add_collector([driver_stats = sources.driver_stats, driver_counters, &old_workers] {
+      const auto stats = driver_stats();
       mirror(driver_counters, stats);
       old_workers.with({}).set(static_cast<double>(stats.old_workers));
     });

@@ -37,7 +37,8 @@ namespace berth::app {
 struct MetricSources {
   const controller::ServiceController& allocator;
   const dataplane::HaproxySync* haproxy_sync;  // null with --dataplane=none
-  const haproxy::Driver* driver;               // null with --dataplane=none
+  // The listen mode's driver's counters (haproxy/driver.h); empty with --dataplane=none.
+  std::function<haproxy::DriverStats()> driver_stats;
   const kube::Store<kube::Service>& services;
   const kube::Store<kube::EndpointSlice>& slices;
   const std::atomic<bool>& caches_synced;

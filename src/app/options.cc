@@ -52,6 +52,10 @@ Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string
     return make_error(ErrorCode::kInvalidArgument,
                       fmt::format("--haproxy-binary \"{}\": must be an absolute path", d.haproxy_binary));
   }
+  if (d.range_mode() && !d.template_file.empty()) {
+    // Range mode's frontend rules are what route its ports; they are not a template's to change.
+    return make_error(ErrorCode::kInvalidArgument, "--template applies to --listen-mode=port only");
+  }
   d.global.bind_addresses.clear();
   for (const auto& text : bind_addresses.empty() ? std::vector<std::string>{"0.0.0.0"} : bind_addresses) {
     auto address = haproxy::IpAddress::parse(text);
@@ -254,6 +258,15 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
                  "server slots per backend at least; endpoints beyond the slots need a reload")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cli.add_option("--listen-mode", d.listen_mode,
+                 "port: a frontend per host port, a reload exposes a new one; range: the pool bound once, new ports "
+                 "exposed through the Runtime API with no reload")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"port", "range"}));
+  cli.add_option("--range-backend-chunk", d.range_backend_chunk,
+                 "range mode: backends added to a settings kind at once when its free ones run out (each growth is a reload)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   cli.add_flag("--allow-loopback-endpoints", d.allow_loopback_endpoints,
                "serve endpoints on 127.0.0.0/8 and ::1 (a real API server refuses them; for one-machine demos and tests)");
   std::string gather_delay = "20ms", min_reload_interval = "1s", check_period = "5s";

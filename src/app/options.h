@@ -38,12 +38,17 @@ struct DataplaneOptions {
   // --max-old-workers, --check-interval; the socket and state paths derive from the dirs.
   haproxy::GlobalSettings global;
   std::size_t min_server_slots = 2;                                 // --min-server-slots
+  // --listen-mode: "port" (a frontend and backend per host port; a reload exposes a new one) or
+  // "range" (the pool bound once, ports routed through runtime maps; docs/listen-modes.md).
+  std::string listen_mode = "port";
+  std::size_t range_backend_chunk = 64;                             // --range-backend-chunk
   bool allow_loopback_endpoints = false;                            // --allow-loopback-endpoints
   std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(20);   // --gather-delay
   std::chrono::nanoseconds min_reload_interval = std::chrono::seconds(1);  // --min-reload-interval
   std::chrono::nanoseconds check_period = std::chrono::seconds(5);         // --haproxy-check-period
 
   bool enabled() const { return mode == "haproxy"; }
+  bool range_mode() const { return listen_mode == "range"; }
   std::string config_path() const { return config_dir + "/haproxy.cfg"; }
   std::string master_socket() const { return socket_dir + "/master.sock"; }
 };
