@@ -178,6 +178,13 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
                                                 describe(port, listener), id, listener.servers.size()));
     }
   }
+  // A fresh layout starts with a chunk of backends of the default options, which most Services
+  // use: the first Services after a start need no reload either.
+  if (!current) {
+    const BackendKind kind = kind_of(BackendOptions{});
+    auto& shortage = shortages[{kind_id(kind), policy.servers_for(0)}];
+    shortage.kind = kind;
+  }
   if (shortages.empty()) {
     if (plan.needs_reload()) plan.commands.clear();
     return plan;
@@ -193,7 +200,7 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
   const std::size_t chunk = std::max<std::size_t>(1, policy.chunk);
   for (auto& [key, shortage] : shortages) {
     const auto& [id, slots] = key;
-    const std::size_t count = (shortage.ports.size() + chunk - 1) / chunk * chunk;
+    const std::size_t count = std::max<std::size_t>(1, (shortage.ports.size() + chunk - 1) / chunk) * chunk;
     for (std::size_t i = 0; i < count; ++i) {
       next.layout.backends[range_backend_name(id, ++last_index[id])] = RangeBackend{shortage.kind, slots};
     }

@@ -14,7 +14,8 @@
 //           service entries, and `add map ports.map` last, so traffic arrives only once the
 //           backend is ready
 // A kind with no free backend that fits → reload: the layout grows by RangePolicy::chunk
-// backends of that kind and size, and the plan's `next` assigns the port there.
+// backends of that kind and size, and the plan's `next` assigns the port there. A fresh layout
+// (nothing running) also gets a chunk of the default options' kind, whatever the Model holds.
 //
 // Thread-safety: pure functions.
 #pragma once
