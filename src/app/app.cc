@@ -197,11 +197,21 @@ int run(int argc, char** argv) {
   }
   // /metrics and the probes: read from the components above at each request.
   std::atomic<bool> caches_synced{false}, leading{false};
+  // The listen mode's driver as the exporters see it: its counters, and in range mode the
+  // backend of each port and the map that names them.
+  std::function<haproxy::DriverStats()> driver_stats;
+  std::function<std::string(int)> proxy_of;
+  std::optional<std::string> range_ports_map;
+  if (driver) driver_stats = [&] { return driver->stats(); };
+  if (range_driver) {
+    driver_stats = [&] { return range_driver->stats(); };
+    proxy_of = [&](int port) { return range_driver->backend_of(port); };
+    range_ports_map = range_driver->files().ports_map.string();
+  }
   const MetricSources metric_sources{.allocator = allocator,
                                      .haproxy_sync = haproxy_sync.get(),
-                                     .driver_stats = driver         ? std::function<haproxy::DriverStats()>([&] { return driver->stats(); })
-                                                     : range_driver ? std::function<haproxy::DriverStats()>([&] { return range_driver->stats(); })
-                                                                    : std::function<haproxy::DriverStats()>(),
+                                     .driver_stats = driver_stats,
+                                     .proxy_of = proxy_of,
                                      .services = services,
                                      .slices = slices,
                                      .caches_synced = caches_synced,
@@ -213,6 +223,7 @@ int run(int argc, char** argv) {
   if (dp.enabled()) status_cli = std::make_unique<haproxy::MasterSocket>(dp.master_socket(), std::chrono::seconds(5));
   const StatusSources status_sources{.haproxy_sync = haproxy_sync.get(),
                                      .master_cli = status_cli.get(),
+                                     .range_ports_map = range_ports_map,
                                      .leading = leading,
                                      .readiness = [&] { return readiness(metric_sources); }};
   metrics::ProbeServer metrics_server(&registry, {}, [&] { return status_report(status_sources).dump(); });

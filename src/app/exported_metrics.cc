@@ -91,14 +91,15 @@ void register_exported_metrics(metrics::Registry& registry, const MetricSources&
         "1 for each host port HAProxy serves here, naming its Service; proxy is HAProxy's frontend and backend name, "
         "for joins with HAProxy's own metrics.",
         {"proxy", "host_port", "service", "service_port"});
-    registry.add_collector([sync = sources.haproxy_sync, sync_counters, &listeners, &listener_info] {
+    const auto proxy_of = sources.proxy_of ? sources.proxy_of : [](int port) { return haproxy::proxy_name(port); };
+    registry.add_collector([sync = sources.haproxy_sync, sync_counters, &listeners, &listener_info, proxy_of] {
       const auto stats = sync->stats();
       mirror(sync_counters, stats);
       listeners.with({}).set(static_cast<double>(stats.listeners));
       std::set<std::vector<std::string>> serving;
       for (const dataplane::ServedPort& port : sync->serving_status()->ports) {
         if (port.state != dataplane::ServedPort::State::kServing) continue;
-        std::vector<std::string> labels{haproxy::proxy_name(port.host_port), std::to_string(port.host_port),
+        std::vector<std::string> labels{proxy_of(port.host_port), std::to_string(port.host_port),
                                         port.service, std::to_string(port.service_port)};
         listener_info.with(labels).set(1);
         serving.insert(std::move(labels));

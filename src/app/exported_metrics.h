@@ -39,6 +39,9 @@ struct MetricSources {
   const dataplane::HaproxySync* haproxy_sync;  // null with --dataplane=none
   // The listen mode's driver's counters (haproxy/driver.h); empty with --dataplane=none.
   std::function<haproxy::DriverStats()> driver_stats;
+  // The HAProxy proxy serving a host port, for berth_listener_info's proxy label: "p<port>" in the
+  // per-port mode, the port's backend in range mode. Empty: the per-port names.
+  std::function<std::string(int)> proxy_of;
   const kube::Store<kube::Service>& services;
   const kube::Store<kube::EndpointSlice>& slices;
   const std::atomic<bool>& caches_synced;

@@ -68,7 +68,7 @@ json status_document(const dataplane::ServingStatus& serving, const Result<hapro
 json status_report(const StatusSources& sources) {
   json doc;
   if (sources.haproxy_sync != nullptr && sources.master_cli != nullptr) {
-    doc = status_document(*sources.haproxy_sync->serving_status(), haproxy::read_runtime_stats(*sources.master_cli));
+    doc = status_document(*sources.haproxy_sync->serving_status(), haproxy::read_runtime_stats(*sources.master_cli, sources.range_ports_map));
     doc["dataplane"] = true;
   } else {
     doc = {{"dataplane", false}, {"haproxy", nullptr}, {"services", json::array()}};

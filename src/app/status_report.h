@@ -36,6 +36,8 @@ namespace berth::app {
 struct StatusSources {
   const dataplane::HaproxySync* haproxy_sync;  // null with --dataplane=none
   haproxy::MasterCli* master_cli;              // null with --dataplane=none
+  // --listen-mode=range: its ports.map, which names the backend of each port (runtime_stats.h).
+  std::optional<std::string> range_ports_map;
   const std::atomic<bool>& leading;
   std::function<metrics::Readiness()> readiness;
 };

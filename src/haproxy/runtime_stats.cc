@@ -1,5 +1,7 @@
 #include "haproxy/runtime_stats.h"
 
+#include "haproxy/map_entries.h"
+
 #include <charconv>
 #include <optional>
 
@@ -85,14 +87,23 @@ ServerHealth server_health(std::string_view status) {
   return ServerHealth::kDown;
 }
 
+std::optional<int> ProxyNaming::port_of(const std::string& proxy) const {
+  if (!range_backends) return host_port_of_proxy(proxy);
+  auto it = range_backends->find(proxy);
+  if (it == range_backends->end()) return std::nullopt;
+  return it->second;
+}
+
 std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& current,
-                                                    const std::vector<std::vector<StatRow>>& old_workers) {
+                                                    const std::vector<std::vector<StatRow>>& old_workers,
+                                                    const ProxyNaming& naming) {
   std::map<int, ListenerRuntime> listeners;
+  const auto sessions_row = naming.sessions_row();
   for (const StatRow& row : current) {
-    const auto port = host_port_of_proxy(row.proxy);
+    const auto port = naming.port_of(row.proxy);
     if (!port) continue;
     ListenerRuntime& listener = listeners[*port];
-    if (row.name == "FRONTEND") {
+    if (row.name == sessions_row) {
       listener.sessions += row.sessions;
     } else if (is_server(row) && !is_free_slot(row)) {
       listener.servers.push_back(ServerRuntime{.address = row.address,
@@ -105,11 +116,11 @@ std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& 
   // server, the same address); a port it alone still has is gone from the config.
   for (const auto& rows : old_workers) {
     for (const StatRow& row : rows) {
-      const auto port = host_port_of_proxy(row.proxy);
+      const auto port = naming.port_of(row.proxy);
       if (!port) continue;
       auto listener = listeners.find(*port);
       if (listener == listeners.end()) continue;
-      if (row.name == "FRONTEND") {
+      if (row.name == sessions_row) {
         listener->second.sessions += row.sessions;
       } else if (is_server(row) && row.sessions > 0) {
         for (ServerRuntime& server : listener->second.servers) {
@@ -121,15 +132,24 @@ std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& 
   return listeners;
 }
 
-Result<RuntimeStats> read_runtime_stats(MasterCli& cli) {
+Result<RuntimeStats> read_runtime_stats(MasterCli& cli, const std::optional<std::string>& range_ports_map) {
   auto proc = cli.to_master("show proc");
   if (!proc) return std::unexpected(proc.error());
   auto table = parse_show_proc(*proc);
   if (!table) return std::unexpected(table.error());
   const auto current = table->current_worker();
   if (!current) return make_error(ErrorCode::kInvalid, "haproxy master lists no worker");
-  // Frontends (1) and servers (4) of every proxy (-1): the backend rows carry nothing needed.
-  const std::vector<std::string> show_stat{"show stat -1 5 -1"};
+  ProxyNaming naming;
+  if (range_ports_map) {
+    auto map = cli.to_worker(*current, std::vector<std::string>{"show map " + *range_ports_map});
+    if (!map) return std::unexpected(map.error());
+    naming.range_backends.emplace();
+    for (const auto& [port, backend] : parse_show_map(map->empty() ? std::string() : map->front())) {
+      (*naming.range_backends)[backend] = port;
+    }
+  }
+  // Frontends (1) or backends (2), and servers (4), of every proxy (-1).
+  const std::vector<std::string> show_stat{range_ports_map ? "show stat -1 6 -1" : "show stat -1 5 -1"};
   auto stat_of = [&](int pid) -> Result<std::vector<StatRow>> {
     auto answer = cli.to_worker(pid, show_stat);
     if (!answer) return std::unexpected(answer.error());
@@ -143,7 +163,8 @@ Result<RuntimeStats> read_runtime_stats(MasterCli& cli) {
     // An old worker may exit between `show proc` and this: its sessions have ended then.
     if (auto rows = stat_of(pid)) old_rows.push_back(std::move(*rows));
   }
-  return RuntimeStats{.processes = std::move(*table), .listeners = combine_worker_stats(*current_rows, old_rows)};
+  return RuntimeStats{.processes = std::move(*table),
+                      .listeners = combine_worker_stats(*current_rows, old_rows, naming)};
 }
 
 }  // namespace berth::haproxy

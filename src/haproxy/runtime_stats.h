@@ -18,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,12 +69,27 @@ struct RuntimeStats {
 // kUnchecked for "no check" (gets sessions, nothing vouches for it).
 ServerHealth server_health(std::string_view status);
 
+// Which proxy serves which host port. The per-port mode names a frontend and a backend
+// "p<port>" and counts a port's sessions on its frontend; range mode has one frontend, so a
+// port's sessions are those of the backend its ports.map entry names.
+struct ProxyNaming {
+  // Range mode: backend name → host port, from the current worker's ports.map. Empty optional:
+  // the per-port mode's names.
+  std::optional<std::map<std::string, int>> range_backends;
+  std::optional<int> port_of(const std::string& proxy) const;
+  // The row holding a port's sessions: "FRONTEND" per port, "BACKEND" in range mode.
+  std::string_view sessions_row() const { return range_backends ? "BACKEND" : "FRONTEND"; }
+};
+
 // Folds the rows of the current worker and of the old workers into RuntimeStats::listeners.
 std::map<int, ListenerRuntime> combine_worker_stats(const std::vector<StatRow>& current,
-                                                    const std::vector<std::vector<StatRow>>& old_workers);
+                                                    const std::vector<std::vector<StatRow>>& old_workers,
+                                                    const ProxyNaming& naming = {});
 
-// `show proc`, then `show stat` of frontends and servers from each worker through the master.
-// Errors: the master CLI's (kTransport, kTimeout), kParse, kInvalid when no worker is listed.
-Result<RuntimeStats> read_runtime_stats(MasterCli& cli);
+// `show proc`, then `show stat` of frontends (or, in range mode, backends) and servers from each
+// worker through the master. `range_ports_map`: range mode's ports.map, read back from the
+// current worker (`show map`) to name each backend's port. Errors: the master CLI's
+// (kTransport, kTimeout), kParse, kInvalid when no worker is listed.
+Result<RuntimeStats> read_runtime_stats(MasterCli& cli, const std::optional<std::string>& range_ports_map = std::nullopt);
 
 }  // namespace berth::haproxy

@@ -22,6 +22,7 @@
 #include "haproxy/haproxy_test_env.h"
 #include "haproxy/model_fixtures.h"
 #include "haproxy/range/range_config.h"
+#include "haproxy/runtime_stats.h"
 #include "haproxy/update_plan.h"
 #include "support/echo_server.h"
 
@@ -152,6 +153,21 @@ TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedA
   EXPECT_TRUE(served_by(port(0)).starts_with("error"));
   EXPECT_TRUE((*session)->round_trip("still here", kIo)) << "removing a port cut its session";
   EXPECT_TRUE(driver->current()->draining.contains(backend));
+  {
+    // `berth status` sees the session of the removed port no more (no port maps to its backend),
+    // and the session of a served port on that port's backend.
+    ASSERT_TRUE(apply(*driver, model({listener(port(2), {a_.server()})})).ok());
+    auto other = testing::session_with("127.0.0.1", port(2), "a", kIo);
+    ASSERT_TRUE(other) << other.error().describe();
+    auto stats = read_runtime_stats(env_.cli, driver->files().ports_map.string());
+    ASSERT_TRUE(stats) << stats.error().describe();
+    EXPECT_FALSE(stats->listeners.contains(port(0)));
+    ASSERT_TRUE(stats->listeners.contains(port(2)));
+    EXPECT_EQ(stats->listeners.at(port(2)).sessions, 1);
+    ASSERT_EQ(stats->listeners.at(port(2)).servers.size(), 1u);
+    EXPECT_EQ(stats->listeners.at(port(2)).servers[0].address, fmt::format("127.0.0.2:{}", a_.echo.port()));
+    EXPECT_EQ(driver->backend_of(port(2)), driver->current()->routes.at(port(2)).backend);
+  }
   // A new port of the same kind does not get the draining backend.
   ASSERT_TRUE(apply(*driver, model({listener(port(1), {b_.server()})})).ok());
   EXPECT_NE(driver->current()->routes.at(port(1)).backend, backend);

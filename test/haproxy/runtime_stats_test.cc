@@ -2,6 +2,8 @@
 // is down, a free slot in maintenance, an unchecked server), and the sums over workers.
 #include "haproxy/runtime_stats.h"
 
+#include "haproxy/map_entries.h"
+
 #include <gtest/gtest.h>
 
 namespace berth::haproxy {
@@ -69,6 +71,40 @@ TEST(RuntimeStats, FreeSlotsAreNotServersAndOldWorkersSessionsAreAdded) {
                                                        {"10.0.0.8:3306", ServerHealth::kDown, "DOWN 1/2", 0}}));
   EXPECT_EQ(listeners.at(20002).servers,
             (std::vector<ServerRuntime>{{"[fd00::5]:6379", ServerHealth::kUnchecked, "no check", 0}}));
+}
+
+TEST(RuntimeStats, RangeModeCountsAPortsSessionsOnTheBackendItsMapNames) {
+  // One frontend for every port: its sessions belong to no port in particular.
+  auto rows = parse_show_stat(
+      "# pxname,svname,scur,status,addr\n"
+      "berth_range,FRONTEND,9,OPEN,\n"
+      "k1f3a09c2_1,BACKEND,2,UP,\n"
+      "k1f3a09c2_1,s1,2,UP,10.0.0.7:3306\n"
+      "k1f3a09c2_1,s2,0,MAINT,127.0.0.1:1\n"
+      "k1f3a09c2_2,BACKEND,7,UP,\n"
+      "k1f3a09c2_2,s1,7,no check,10.0.0.8:5432\n"
+      "k1f3a09c2_3,BACKEND,0,UP,\n");
+  ASSERT_TRUE(rows) << rows.error().describe();
+  ProxyNaming naming{.range_backends = std::map<std::string, int>{{"k1f3a09c2_1", 26735}, {"k1f3a09c2_2", 26736}}};
+  const auto listeners = combine_worker_stats(*rows, {}, naming);
+  ASSERT_EQ(listeners.size(), 2u) << "a backend no port maps to is no listener";
+  EXPECT_EQ(listeners.at(26735).sessions, 2);
+  EXPECT_EQ(listeners.at(26735).servers,
+            (std::vector<ServerRuntime>{{"10.0.0.7:3306", ServerHealth::kUp, "UP", 2}}));
+  EXPECT_EQ(listeners.at(26736).sessions, 7);
+  // The per-port names mean nothing in range mode.
+  EXPECT_FALSE(naming.port_of("p26735"));
+}
+
+TEST(MapEntries, PortKeyedEntriesOfShowMap) {
+  const auto entries = parse_show_map(
+      "0x55d1c0a8e2f0 26735 k1f3a09c2_4\n"
+      "0x55d1c0a8e340 26736 tenant/db:3306\n"
+      "0x55d1c0a8e390 26735 k1f3a09c2_9\n"  // a duplicate key: HAProxy matches the first
+      "0x55d1c0a8e3e0 notaport x\n"
+      "0x55d1c0a8e430 70000 x\n"
+      "\n");
+  EXPECT_EQ(entries, (std::map<int, std::string>{{26735, "k1f3a09c2_4"}, {26736, "tenant/db:3306"}}));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "haproxy/apply_steps.h"
+#include "haproxy/map_entries.h"
 #include "haproxy/port_probe.h"
 #include "haproxy/runtime_stats.h"
 #include "haproxy/servers_state.h"
@@ -23,23 +24,6 @@ std::optional<int> parse_int(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
-}
-
-// `show map <file>`: "0x55d1c0a8 26735 k1f3a09c2_4" a line → port → value.
-std::map<int, std::string> parse_show_map(std::string_view text) {
-  std::map<int, std::string> entries;
-  while (!text.empty()) {
-    const auto newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-    const auto first = line.find(' ');
-    if (first == std::string_view::npos) continue;
-    line.remove_prefix(first + 1);
-    const auto second = line.find(' ');
-    if (second == std::string_view::npos) continue;
-    if (auto port = parse_int(line.substr(0, second))) entries[*port] = std::string(line.substr(second + 1));
-  }
-  return entries;
 }
 
 std::set<int> ports_of(const std::vector<PortSpan>& spans) {
@@ -309,6 +293,27 @@ bool RangeDriver::needs_reload(const GlobalSettings& global, const Model& desire
 }
 
 ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+  ApplyResult result = apply_once(global, desired, stop);
+  publish();
+  return result;
+}
+
+void RangeDriver::publish() {
+  std::map<int, std::string> routes;
+  if (current_) {
+    for (const auto& [port, route] : current_->routes) routes.emplace(port, route.backend);
+  }
+  std::lock_guard lock(published_mu_);
+  published_ = std::move(routes);
+}
+
+std::string RangeDriver::backend_of(int host_port) const {
+  std::lock_guard lock(published_mu_);
+  auto it = published_.find(host_port);
+  return it == published_.end() ? std::string() : it->second;
+}
+
+ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
   if (!attached_) attach();
   if (running_) poll();  // a master that died is forgotten here and started again below
   release_drained();

@@ -21,13 +21,14 @@
 //
 // Runtime changes and reloads are serialized by construction: one thread calls apply().
 //
-// Thread-safety: not thread-safe, like Driver; stats() from any thread.
+// Thread-safety: not thread-safe, like Driver; stats() and backend_of() from any thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stop_token>
@@ -71,11 +72,16 @@ class RangeDriver final : public Applier {
   Result<ProcessTable> poll();
 
   const std::optional<RangeState>& current() const { return current_; }
+  // The backend serving `host_port` after the last apply ("" when none): for metric labels that
+  // join berth's series with HAProxy's. Any thread.
+  std::string backend_of(int host_port) const;
   const RangeFiles& files() const { return files_; }
   DriverStats stats() const;
   std::uint64_t reconciled_commands() const { return reconciled_.load(); }
 
  private:
+  ApplyResult apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop);
+  void publish();
   void attach();
   void release_drained();
   ApplyResult apply_runtime(RangeState next, const std::vector<std::string>& commands,
@@ -104,6 +110,9 @@ class RangeDriver final : public Applier {
   std::set<int> own_ports_;  // ports the running HAProxy binds (adopted: its config's bind lines)
   std::string state_header_;
   std::map<std::string, std::string> state_lines_;  // server-state file lines, by backend
+
+  mutable std::mutex published_mu_;
+  std::map<int, std::string> published_;  // host port → backend; guarded by published_mu_
 
   std::atomic<std::uint64_t> starts_{0}, restarts_{0}, adoptions_{0}, reloads_{0}, failed_reloads_{0},
       rejected_configs_{0}, runtime_updates_{0}, old_workers_{0}, reconciled_{0};
