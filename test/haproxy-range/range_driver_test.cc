@@ -3,7 +3,7 @@
 // clients see (which echo server answers, a port closing at once), what the master's reload
 // count says, and what a reload or restart by someone else keeps.
 //
-// Each test has its own 10-port block of 31910-31999 (docs/development.md), so ctest -j2 never
+// Each test has its own 10-port block of 31910-31989 (docs/development.md), so ctest -j2 never
 // makes two HAProxies bind the same port; every HAProxy process is stopped by PID at the end.
 #include "haproxy/range/range_driver.h"
 
@@ -288,16 +288,50 @@ TEST_F(RangeDriverTest, MaxconnAndAllowSourcesChangeWithNoReload) {
   EXPECT_EQ(driver->stats().reloads, 0u);
 }
 
-TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyKeepsServing) {
+TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyAdoptsItsStateWithNoReload) {
   first_ = 31970;
+  BackendOptions limited;
+  limited.maxconn = 7;
+  limited.allow_sources = {*Cidr::parse("127.0.0.0/8")};
+  const Model before = model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()}, limited)});
+  std::optional<RangeState> ran;
+  {
+    auto first = make_driver();
+    ASSERT_TRUE(apply(*first, model({listener(port(0), {a_.server()})})).ok());
+    ASSERT_EQ(apply(*first, before).action, Action::kRuntime);  // the config on disk is a runtime one's
+    ran = first->current();
+  }
+  auto second = make_driver();
+  auto adopted = apply(*second, before);
+  ASSERT_TRUE(adopted.ok()) << why(adopted);
+  EXPECT_EQ(adopted.action, Action::kNone);
+  EXPECT_EQ(second->stats().adoptions, 1u);
+  EXPECT_EQ(reloads(), 0);
+  ASSERT_TRUE(second->current());
+  EXPECT_EQ(second->current()->routes, ran->routes);
+  EXPECT_EQ(second->current()->layout, ran->layout);
+  // What it adopted it changes through the Runtime API, as the first one would have.
+  auto more = apply(*second, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()}, limited),
+                                    listener(port(2), {b_.server()})}));
+  EXPECT_EQ(more.action, Action::kRuntime) << why(more);
+  EXPECT_EQ(served_by(port(2)), "b");
+  EXPECT_EQ(served_by(port(0)), "a");
+}
+
+TEST_F(RangeDriverTest, ABerthThatCannotReadTheStateBackReloadsOnceAndKeepsServing) {
+  first_ = 31980;
   {
     auto first = make_driver();
     ASSERT_TRUE(apply(*first, model({listener(port(0), {a_.server()})})).ok());
   }
+  // A config on disk that is not the one HAProxy was confirmed with.
+  ASSERT_TRUE(write_file_atomically(sibling(env_.paths.config, ".applied"), "0000000000000000", 0600));
   auto second = make_driver();
   auto adopted = apply(*second, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
   ASSERT_TRUE(adopted.ok()) << why(adopted);
-  EXPECT_EQ(second->stats().adoptions, 1u);
+  EXPECT_EQ(adopted.action, Action::kReload);
+  ASSERT_EQ(adopted.reasons.size(), 1u);
+  EXPECT_EQ(reload_reason_kind(adopted.reasons.front()), "unconfirmed");
   EXPECT_EQ(second->stats().starts, 0u);
   EXPECT_EQ(served_by(port(0)), "a");
   EXPECT_EQ(served_by(port(1)), "b");

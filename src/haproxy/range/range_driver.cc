@@ -15,6 +15,7 @@
 #include "haproxy/update_plan.h"
 #include "haproxy/range/range_config.h"
 #include "haproxy/range/range_plan.h"
+#include "haproxy/range/running_state.h"
 
 namespace berth::haproxy {
 namespace {
@@ -112,21 +113,67 @@ Result<std::vector<std::string>> RangeDriver::to_current_worker(const std::vecto
   return cli_.to_worker(*worker, commands);
 }
 
-void RangeDriver::attach() {
+void RangeDriver::attach(const GlobalSettings& global, const Model& desired) {
   attached_ = true;
   auto table = master_.status();
   if (!table) {
     log_->info("no haproxy master answers on {}; one will be started", settings_.paths.master_socket.string());
     return;
   }
-  // Its state is not known here: the first apply reloads it into one berth knows. The ports its
-  // config binds are its own, not another process's.
   running_ = true;
   adoptions_.fetch_add(1);
   old_workers_.store(table->old_workers().size());
-  if (auto disk = read_whole_file(settings_.paths.config)) own_ports_ = bound_ports_of_config(*disk);
-  log_->info("adopted haproxy master pid={} binding {} ports; it will be reloaded into range mode's state",
-             table->master.pid, own_ports_.size());
+  auto disk = read_whole_file(settings_.paths.config);
+  // The ports its config binds are its own, not another process's.
+  if (disk) own_ports_ = bound_ports_of_config(*disk);
+  auto adopted = adopt_state(global, desired, table->current_worker(), disk);
+  if (adopted) {
+    log_->info("adopted haproxy master pid={} with {} routes and {} backends: its state is current, no reload",
+               table->master.pid, current_->routes.size(), current_->layout.backends.size());
+  } else {
+    log_->info("adopted haproxy master pid={} binding {} ports; it will be reloaded: {}", table->master.pid,
+               own_ports_.size(), adopted.error().message);
+  }
+}
+
+Result<void> RangeDriver::adopt_state(const GlobalSettings& global, const Model& desired, std::optional<int> worker,
+                                      const Result<std::string>& disk) {
+  auto applied = read_whole_file(sibling(settings_.paths.config, ".applied"));
+  if (!disk || !applied || config_hash(*disk) != *applied) {
+    return make_error(ErrorCode::kInvalid, "its config is not one berth confirmed");
+  }
+  if (!worker) return make_error(ErrorCode::kInvalid, "it lists no worker");
+  const std::vector<std::string> commands{"show map " + files_.ports_map.string(),
+                                          "show map " + files_.services_map.string(),
+                                          "show map " + files_.maxconn_map.string(), "show servers state"};
+  auto answers = cli_.to_worker(*worker, commands);
+  if (!answers) return std::unexpected(answers.error());
+  if (answers->size() != commands.size()) return make_error(ErrorCode::kInvalid, "short answer");
+  std::map<std::string, BackendKind> kinds{{kind_id(kind_of(BackendOptions{})), kind_of(BackendOptions{})}};
+  for (const auto& [port, listener] : desired.listeners) kinds[kind_id(kind_of(listener.options))] = kind_of(listener.options);
+  auto rebuilt = rebuild_range_state(
+      RunningRangeAnswers{.config_text = *disk,
+                          .ports_map = (*answers)[0],
+                          .services_map = (*answers)[1],
+                          .maxconn_map = (*answers)[2],
+                          .servers_state = (*answers)[3]},
+      kinds, [&](const std::string& backend) -> std::optional<std::string> {
+        auto text = read_whole_file(files_.acl_file(backend));
+        return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
+      });
+  if (!rebuilt) return std::unexpected(rebuilt.error());
+  if (render_range_config(global, *rebuilt, files_) != *disk) {
+    return make_error(ErrorCode::kInvalid, "what it runs does not render its config on disk");
+  }
+  current_ = std::move(*rebuilt);
+  current_global_ = global;
+  own_ports_ = ports_of(current_->layout.binds);
+  // The state file keeps every server's health, as the dump after a runtime change would.
+  state_lines_.clear();
+  for_each_server_state((*answers)[3], [&](const ServerState& line) {
+    state_lines_[line.backend].append(line.line).push_back('\n');
+  }, &state_header_);
+  return {};
 }
 
 void RangeDriver::release_drained() {
@@ -314,7 +361,7 @@ std::string RangeDriver::backend_of(int host_port) const {
 }
 
 ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
-  if (!attached_) attach();
+  if (!attached_) attach(global, desired);
   if (running_) poll();  // a master that died is forgotten here and started again below
   release_drained();
 

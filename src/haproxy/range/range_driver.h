@@ -19,6 +19,11 @@
 //      difference is set right through the Runtime API. A failed reload puts the previous files
 //      back.
 //
+// Adopting: a master that answers at berth's start is never restarted. When the config on disk
+// is the one berth confirmed (".applied") and the state read back from the worker
+// (running_state.h) renders exactly that config, it is taken as current with no reload;
+// otherwise the first apply reloads it.
+//
 // Runtime changes and reloads are serialized by construction: one thread calls apply().
 //
 // Thread-safety: not thread-safe, like Driver; stats() and backend_of() from any thread.
@@ -82,7 +87,10 @@ class RangeDriver final : public Applier {
  private:
   ApplyResult apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop);
   void publish();
-  void attach();
+  // A running master is adopted; its state too (no reload) when adopt_state() can read it back.
+  void attach(const GlobalSettings& global, const Model& desired);
+  Result<void> adopt_state(const GlobalSettings& global, const Model& desired, std::optional<int> worker,
+                           const Result<std::string>& disk);
   void release_drained();
   ApplyResult apply_runtime(RangeState next, const std::vector<std::string>& commands,
                             const std::set<std::string>& touched);
