@@ -34,6 +34,9 @@ std::variant<ChaosOptions, int> parse_chaos_options(int argc, char** argv) {
   cli.add_option("--bind-address", o.bind_addresses, "the two load balancers' loopback addresses")
       ->expected(2)
       ->capture_default_str();
+  cli.add_option("--listen-mode", o.listen_mode, "berth's --listen-mode: port or range")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"port", "range"}));
   bool no_kills = false, no_faults = false;
   cli.add_flag("--no-kills", no_kills, "never SIGKILL a berth");
   cli.add_flag("--no-faults", no_faults, "never inject kube-sim faults");

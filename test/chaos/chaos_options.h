@@ -27,6 +27,7 @@ struct ChaosOptions {
   // The two load balancers' bind addresses: a private pair of loopback addresses, so the pool's
   // ports do not collide with other tests' listeners on 127.0.0.1 (docs/development.md).
   std::vector<std::string> bind_addresses{"127.0.1.1", "127.0.1.2"};
+  std::string listen_mode = "port";  // berth's --listen-mode (docs/listen-modes.md)
   bool kills = true;                 // SIGKILL berths during the rounds
   bool faults = true;                // kube-sim faults during the rounds
   std::string json_path;             // also write the summary here

@@ -50,7 +50,8 @@ std::vector<std::string> common_berth_args(const ChaosOptions& o, const std::str
           "--min-reload-interval", "500ms",
           "--check-interval", "5s",
           "--kube-api-qps", "300",
-          "--kube-api-burst", "600"};
+          "--kube-api-burst", "600",
+          "--listen-mode", o.listen_mode};
 }
 
 }  // namespace
@@ -160,7 +161,10 @@ std::vector<std::string> ChaosRun::State::problems_now() {
   const auto expected = expected_listeners(*objects, options.first_port, options.last_port);
   for (auto& lb : balancers) {
     auto socket = lb->master();
-    auto stats = haproxy::read_runtime_stats(socket);
+    // Range mode names each port's backend in its ports.map (runtime_stats.h).
+    auto stats = haproxy::read_runtime_stats(socket, options.listen_mode == "range"
+                                                         ? std::optional<std::string>(lb->ports_map().string())
+                                                         : std::nullopt);
     if (!stats) {
       problems.push_back(fmt::format("load balancer {}: {}", lb->name(), stats.error().describe()));
       continue;
@@ -295,6 +299,7 @@ nlohmann::json ChaosRun::run() {
   const ChaosOptions& o = s.options;
   const auto started = Clock::now();
   s.summary["seed"] = o.seed;
+  s.summary["listen_mode"] = o.listen_mode;
   s.summary["services"] = o.services;
   s.summary["pool"] = fmt::format("{}-{}", o.first_port, o.last_port);
   progress(fmt::format("seed {} (replay the operations with --seed {})", o.seed, o.seed));

@@ -59,6 +59,8 @@ class LoadBalancer {
   haproxy::MasterSocket master();
   void remember_haproxy();
 
+  // Range mode's map of host ports to backends, beside haproxy.cfg.
+  std::filesystem::path ports_map() const { return dir_.path() / "cfg" / "ports.map"; }
   const std::string& name() const { return name_; }
   const std::string& address() const { return address_; }
   std::string log() const { return berth_->log(); }
