@@ -59,6 +59,22 @@ std::string acl_text(const std::vector<Cidr>& allow_sources) {
   return text;
 }
 
+std::set<std::string> acl_files_changed(const RangeState& before, const RangeState& after) {
+  auto acl_of = [](const RangeState& state) {
+    std::map<std::string, std::string> texts;
+    for (const auto& [name, backend] : state.layout.backends) texts[name] = acl_text({});
+    for (const auto& [port, route] : state.routes) texts[route.backend] = acl_text(route.allow_sources);
+    return texts;
+  };
+  const auto old_texts = acl_of(before);
+  std::set<std::string> changed;
+  for (const auto& [name, text] : acl_of(after)) {
+    auto it = old_texts.find(name);
+    if (it == old_texts.end() || it->second != text) changed.insert(name);
+  }
+  return changed;
+}
+
 Result<void> write_range_files(const RangeFiles& files, const RangeState& state, const std::set<std::string>& backends,
                                bool all) {
   std::error_code ec;

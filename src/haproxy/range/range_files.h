@@ -47,6 +47,11 @@ std::vector<std::string> acl_patterns(const std::vector<Cidr>& allow_sources);
 // name is not a DNS-1123 label (ServiceRef promises one; a map value must not hold a blank).
 std::string service_label(const ServiceRef& service);
 
+// The backends whose ACL file differs between two states (new backends included). It relies on
+// what the writers keep true: a backend's file holds its route's allow-list, or allows every
+// source when no port maps to it (a removed port's backend is among the touched ones).
+std::set<std::string> acl_files_changed(const RangeState& before, const RangeState& after);
+
 // Writes the ACL files of `backends` (of every backend in the layout when `all`), then the three
 // maps, ports.map last. A backend with no route gets the allow-everything list: no port maps
 // to it, so it is never reached.
