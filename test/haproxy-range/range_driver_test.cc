@@ -237,6 +237,8 @@ TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {
   auto again = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})}));
   EXPECT_TRUE(again.unavailable.contains(port(3)));
   EXPECT_EQ(again.action, Action::kNone);
+  EXPECT_FALSE(driver->needs_reload(global(), model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})})))
+      << "a port still held must not hold runtime changes back as a pending reload";
 }
 
 TEST_F(RangeDriverTest, AKindOutOfBackendsGrowsByAChunkInOneReload) {
