@@ -1,6 +1,7 @@
 #include "haproxy/runtime_stats.h"
 
 #include "haproxy/map_entries.h"
+#include "haproxy/model.h"
 
 #include <charconv>
 #include <optional>

@@ -2,6 +2,7 @@
 // one, and what it refuses to guess.
 #include "haproxy/range/running_state.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "haproxy/model_fixtures.h"

@@ -1,5 +1,6 @@
 #include "haproxy/range/running_state.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
