@@ -1,0 +1,167 @@
+// Range mode's pure parts that the driver runs after every runtime change: the backend lines of
+// the config it rewrites each time. No HAProxy runs here; range_driver_test.cc drives the real
+// one.
+#include "haproxy/range/range_config.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "haproxy/model_fixtures.h"
+#include "haproxy/range/range_files.h"
+
+namespace berth::haproxy {
+namespace {
+
+// Every kind setting the backend lines spell (each check, its user, the HTTP check, balance,
+// timeouts, PROXY protocol v1 and v2), routed, draining and free backends, IPv4 and IPv6
+// servers, a name services.map cannot hold, a route with fewer slots than its backend.
+RangeState every_kind() {
+  RangeState state;
+  state.layout.binds = {{20000, 20009}};
+  auto add = [&](const std::string& name, BackendKind kind, std::size_t servers) {
+    state.layout.backends[name] = RangeBackend{std::move(kind), servers};
+  };
+  auto database = [](CheckKind check, std::string user = "") {
+    return BackendKind{.check = check, .check_user = std::move(user), .timeout_connect = 5s, .timeout_client = 24h,
+                       .timeout_server = 12h};
+  };
+  BackendKind redis = database(CheckKind::kRedis);
+  redis.balance = Balance::kLeastConn;
+  redis.proxy_protocol = ProxyProtocol::kV1;
+  BackendKind unchecked = database(CheckKind::kNone);
+  unchecked.balance = Balance::kSource;
+  const BackendKind patroni{.check = CheckKind::kTcp,
+                            .check_http = HttpCheck{.port = 8008, .path = "/primary"},
+                            .balance = Balance::kFirst,
+                            .timeout_connect = 3s,
+                            .timeout_client = 1h,
+                            .timeout_server = 2h,
+                            .proxy_protocol = ProxyProtocol::kV2};
+  const BackendKind tcp{.timeout_connect = 5s, .timeout_client = 24h, .timeout_server = 24h};
+  add("k00000001_1", database(CheckKind::kMysql, "haproxy_check"), 2);
+  add("k00000001_2", database(CheckKind::kMysql, "haproxy_check"), 2);
+  add("k00000002_1", database(CheckKind::kMysql), 2);
+  add("k00000003_1", database(CheckKind::kPgsql), 4);
+  add("k00000004_1", redis, 2);
+  add("k00000005_1", patroni, 2);
+  add("k00000006_1", unchecked, 2);
+  add("k00000007_1", tcp, 3);
+  auto route = [&](int port, const std::string& backend, const std::string& name, Slots slots) {
+    state.routes[port] = Route{.backend = backend,
+                               .service = ServiceRef{.ns = "tenant", .name = name, .port = 3306},
+                               .slots = std::move(slots)};
+  };
+  route(20000, "k00000001_1", "orders", {server("10.0.0.1", 3306), std::nullopt});
+  route(20001, "k00000003_1", "billing",
+        {server("10.0.0.2", 5432), server("10.0.0.3", 5432), std::nullopt, std::nullopt});
+  route(20002, "k00000004_1", "cache", {std::nullopt, server("fd00::7", 6379)});
+  route(20003, "k00000005_1", "patroni", {server("10.0.0.4", 5432), server("10.0.0.5", 5432)});
+  route(20004, "k00000006_1", "Bad_Name", {server("10.0.0.6", 3306), std::nullopt});
+  route(20005, "k00000007_1", "short", {server("10.0.0.7", 3306)});
+  state.draining = {"k00000001_2"};
+  return state;
+}
+
+// The text the renderer made before it made each kind's lines once per rendering (commit
+// 127db40): the lines must not change, or the server-state file and operators' tooling would
+// see a different config for the same state.
+TEST(RangeConfig, BackendLinesAreExactlyTheseForEveryKind) {
+  const std::string text =
+      render_range_config(GlobalSettings{.nbthread = 1, .bind_addresses = {ip("127.0.0.1")}}, every_kind(),
+                          RangeFiles::in("/etc/berth"));
+  const auto first = text.find("\nbackend ");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.substr(first), R"(
+backend k00000001_1
+    # tenant/orders:3306
+    balance roundrobin
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000001_1.acl }
+    option mysql-check user haproxy_check
+    server s1 10.0.0.1:3306 check
+    server s2 127.0.0.1:1 disabled check
+
+backend k00000001_2
+    balance roundrobin
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000001_2.acl }
+    option mysql-check user haproxy_check
+    server s1 127.0.0.1:1 disabled check
+    server s2 127.0.0.1:1 disabled check
+
+backend k00000002_1
+    balance roundrobin
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000002_1.acl }
+    option mysql-check
+    server s1 127.0.0.1:1 disabled check
+    server s2 127.0.0.1:1 disabled check
+
+backend k00000003_1
+    # tenant/billing:3306
+    balance roundrobin
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000003_1.acl }
+    option pgsql-check user postgres
+    server s1 10.0.0.2:5432 check
+    server s2 10.0.0.3:5432 check
+    server s3 127.0.0.1:1 disabled check
+    server s4 127.0.0.1:1 disabled check
+
+backend k00000004_1
+    # tenant/cache:3306
+    balance leastconn
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000004_1.acl }
+    option redis-check
+    server s1 127.0.0.1:1 disabled check send-proxy
+    server s2 [fd00::7]:6379 check send-proxy
+
+backend k00000005_1
+    # tenant/patroni:3306
+    balance first
+    timeout connect 3s
+    timeout server 2h
+    timeout tunnel 1h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000005_1.acl }
+    option httpchk GET /primary
+    http-check expect status 200
+    server s1 10.0.0.4:5432 check port 8008 send-proxy-v2
+    server s2 10.0.0.5:5432 check port 8008 send-proxy-v2
+
+backend k00000006_1
+    # -
+    balance source
+    timeout connect 5s
+    timeout server 12h
+    timeout tunnel 12h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000006_1.acl }
+    server s1 10.0.0.6:3306
+    server s2 127.0.0.1:1 disabled
+
+backend k00000007_1
+    # tenant/short:3306
+    balance roundrobin
+    timeout connect 5s
+    timeout server 24h
+    timeout tunnel 24h
+    tcp-request content reject unless { src -f /etc/berth/acl/k00000007_1.acl }
+    server s1 10.0.0.7:3306 check
+    server s2 127.0.0.1:1 disabled check
+    server s3 127.0.0.1:1 disabled check
+)");
+}
+
+}  // namespace
+}  // namespace berth::haproxy
