@@ -1,17 +1,57 @@
 // Range mode's pure parts that the driver runs after every runtime change: the backend lines of
-// the config it rewrites each time. No HAProxy runs here; range_driver_test.cc drives the real
-// one.
+// the config it rewrites each time, and the map and ACL files that are left alone when they
+// already hold their text. No HAProxy runs here; range_driver_test.cc drives the real one.
 #include "haproxy/range/range_config.h"
 
+#include <sys/stat.h>
+
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "common/atomic_file.h"
 #include "haproxy/model_fixtures.h"
 #include "haproxy/range/range_files.h"
+#include "haproxy/range/range_plan.h"
+#include "support/temp_dir.h"
 
 namespace berth::haproxy {
 namespace {
+
+constexpr int kFirst = 20000;
+
+struct Port {
+  int host_port;
+  std::string service;
+  std::vector<Server> servers;
+  BackendOptions options = {};
+};
+
+Model model(const std::vector<Port>& ports) {
+  Model m;
+  for (const auto& p : ports) {
+    m.listeners[p.host_port] = Listener{.host_port = p.host_port,
+                                        .service = ServiceRef{.ns = "tenant", .name = p.service, .port = 3306},
+                                        .options = p.options,
+                                        .servers = p.servers};
+  }
+  return m;
+}
+
+class RangeConfigTest : public ::testing::Test {
+ protected:
+  // What runs after `desired` is planned from `current`, bound to the test's pool.
+  RangeState step(const std::optional<RangeState>& current, const Model& desired) const {
+    RangeState next = plan_range_update(current, desired, policy_, files_).next;
+    next.layout.binds = {{kFirst, kFirst + 99}};
+    return next;
+  }
+
+  RangePolicy policy_{.chunk = 4, .min_servers = 2};
+  RangeFiles files_ = RangeFiles::in("/etc/berth");
+};
 
 // Every kind setting the backend lines spell (each check, its user, the HTTP check, balance,
 // timeouts, PROXY protocol v1 and v2), routed, draining and free backends, IPv4 and IPv6
@@ -161,6 +201,39 @@ backend k00000007_1
     server s2 127.0.0.1:1 disabled check
     server s3 127.0.0.1:1 disabled check
 )");
+}
+
+ino_t inode(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(RangeConfigTest, FilesThatAlreadyHoldTheirTextAreNotWrittenAgain) {
+  testing::TempDir dir;
+  const RangeFiles files = RangeFiles::in(dir.path());
+  const Server a = server("10.0.0.1", 3306);
+  const RangeState first = step(std::nullopt, model({{kFirst, "orders", {a}}}));
+  ASSERT_TRUE(write_range_files(files, first, {}, true));
+  const std::string backend = first.routes.at(kFirst).backend;
+  const ino_t ports = inode(files.ports_map), maxconn = inode(files.maxconn_map), acl = inode(files.acl_file(backend));
+  ASSERT_NE(ports, 0u);
+
+  ASSERT_TRUE(write_range_files(files, first, {backend}, false));
+  EXPECT_EQ(inode(files.ports_map), ports);
+  EXPECT_EQ(inode(files.acl_file(backend)), acl);
+
+  // A new port: ports.map and services.map change, maxconn.map and the ACL files do not.
+  const RangeState second = step(first, model({{kFirst, "orders", {a}}, {kFirst + 1, "billing", {a}}}));
+  ASSERT_TRUE(write_range_files(files, second, {second.routes.at(kFirst + 1).backend}, false));
+  EXPECT_NE(inode(files.ports_map), ports);
+  EXPECT_EQ(inode(files.maxconn_map), maxconn);
+  EXPECT_EQ(read_whole_file(files.ports_map).value_or(""), ports_map_text(second));
+  EXPECT_EQ(read_whole_file(files.services_map).value_or(""), services_map_text(second));
+
+  // A file changed behind berth's back is written again.
+  ASSERT_TRUE(write_file_atomically(files.maxconn_map, "20000 5\n", 0600));
+  ASSERT_TRUE(write_range_files(files, second, {}, false));
+  EXPECT_EQ(read_whole_file(files.maxconn_map).value_or("?"), maxconn_map_text(second));
 }
 
 }  // namespace
