@@ -1,11 +1,13 @@
 // Range mode's pure parts that the driver runs after every runtime change: the backend lines of
-// the config it rewrites each time, and the map and ACL files that are left alone when they
-// already hold their text. No HAProxy runs here; range_driver_test.cc drives the real one.
+// the config it rewrites each time, the map and ACL files that are left alone when they already
+// hold their text, and the free backend a new port takes. No HAProxy runs here;
+// range_driver_test.cc drives the real one.
 #include "haproxy/range/range_config.h"
 
 #include <sys/stat.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -234,6 +236,30 @@ TEST_F(RangeConfigTest, FilesThatAlreadyHoldTheirTextAreNotWrittenAgain) {
   ASSERT_TRUE(write_file_atomically(files.maxconn_map, "20000 5\n", 0600));
   ASSERT_TRUE(write_range_files(files, second, {}, false));
   EXPECT_EQ(read_whole_file(files.maxconn_map).value_or("?"), maxconn_map_text(second));
+}
+
+TEST_F(RangeConfigTest, ANewPortTakesTheFirstFreeBackendOfItsKindNeverARoutedOrDrainingOne) {
+  const Server a = server("10.0.0.1", 3306);
+  const RangeState first = step(std::nullopt, model({{kFirst, "orders", {a}}}));
+  ASSERT_EQ(first.layout.backends.size(), 4u);
+  const std::string routed = first.routes.at(kFirst).backend;
+  // The port goes: its backend drains. The next port must take neither.
+  const RangeState drained = step(first, model({}));
+  ASSERT_TRUE(drained.draining.contains(routed));
+  const RangePlan plan = plan_range_update(drained, model({{kFirst + 1, "billing", {a}}}), policy_, files_);
+  ASSERT_FALSE(plan.needs_reload());
+  const std::string taken = plan.next.routes.at(kFirst + 1).backend;
+  EXPECT_NE(taken, routed);
+  std::set<std::string> free = drained.free_backends();
+  ASSERT_FALSE(free.empty());
+  EXPECT_EQ(taken, *free.begin());  // all of one size: the lowest name
+
+  // Another kind has no backends yet: a reload grows it.
+  BackendOptions unchecked;
+  unchecked.check = CheckKind::kNone;
+  const RangePlan other = plan_range_update(drained, model({{kFirst + 1, "cache", {a}, unchecked}}), policy_, files_);
+  EXPECT_TRUE(other.needs_reload());
+  EXPECT_EQ(other.next.layout.backends.size(), 8u);
 }
 
 }  // namespace
