@@ -616,6 +616,13 @@ class Bench {
             30s)) {
       return fail("the held Service was not served");
     }
+    // HAProxy serves the port a moment before berth confirms and logs the reload; the churn below
+    // waits for berth's reload lines by count, so the one that added "held" must be in first.
+    // (Otherwise it is taken for the first churn Service's, whose creation and deletion can then
+    // fall into one gather delay and cause no reload at all.)
+    if (auto logged = cluster_.berth().wait_for_log(fmt::format("(default/held:{})", kServicePort), 30s); !logged) {
+      return fail("berth did not log the reload that added the held Service: " + logged.error().describe());
+    }
     ++checked_;
     std::vector<std::unique_ptr<TcpClient>> sessions;
     for (int i = 0; i < kHeldSessions; ++i) {
