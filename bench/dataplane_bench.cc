@@ -80,9 +80,13 @@ using berth::testing::eventually;
 using berth::testing::greeting_at;
 using berth::testing::TcpClient;
 using berth::bench::haproxy_version;
+using berth::bench::log_lines;
+using berth::bench::ms_between;
 using berth::bench::percentile;
 using berth::bench::proc_status_kb;
+using berth::bench::pss_kb;
 using berth::bench::round3;
+using berth::bench::time_of_day;
 using SteadyClock = std::chrono::steady_clock;
 using Ms = std::chrono::duration<double, std::milli>;
 using Seconds = std::chrono::duration<double>;
@@ -110,16 +114,6 @@ struct Params {
 long duration_ms(const std::string& text) {
   auto parsed = berth::parse_go_duration(text);
   return parsed ? static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count()) : 0;
-}
-
-// Proportional set size (shared pages split among their sharers), from smaps_rollup.
-long pss_kb(pid_t pid) {
-  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  while (std::getline(rollup, line)) {
-    if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4));
-  }
-  return -1;
 }
 
 nlohmann::json service_object(const std::string& name, bool checked) {
@@ -165,44 +159,6 @@ long last_field(const std::string& log, const std::string& marker, const std::st
   const std::string line = log.substr(at, log.find('\n', at) - at);
   const auto k = line.find(" " + key + "=");
   return k == std::string::npos ? -1 : std::stol(line.substr(k + key.size() + 2));
-}
-
-// berth's log lines ("I1201 20:14:57.407112 allocator] ..."), each with its local time of day
-// in seconds, to split a latency into what berth did when.
-struct LogLine {
-  double time_of_day = 0;
-  std::string text;
-};
-
-std::vector<LogLine> log_lines(const std::string& log) {
-  std::vector<LogLine> out;
-  std::size_t at = 0;
-  while (at < log.size()) {
-    const auto end = std::min(log.find('\n', at), log.size());
-    const std::string line = log.substr(at, end - at);
-    at = end + 1;
-    int h = 0, m = 0;
-    double sec = 0;
-    if (line.size() > 22 && std::sscanf(line.c_str() + 6, "%2d:%2d:%lf", &h, &m, &sec) == 3) {
-      out.push_back({h * 3600.0 + m * 60.0 + sec, line});
-    }
-  }
-  return out;
-}
-
-double time_of_day(std::chrono::system_clock::time_point t) {
-  const std::time_t whole = std::chrono::system_clock::to_time_t(t);
-  std::tm local{};
-  localtime_r(&whole, &local);
-  const double fraction = Seconds(t - std::chrono::system_clock::from_time_t(whole)).count();
-  return local.tm_hour * 3600.0 + local.tm_min * 60.0 + local.tm_sec + fraction;
-}
-
-// Milliseconds from `from` to `to`, both times of day (a run that crosses midnight wraps).
-double ms_between(double from, double to) {
-  double d = to - from;
-  if (d < -43200) d += 86400;
-  return d * 1000;
 }
 
 const std::string kReloadLine = "] reloaded worker=";     // HaproxyMaster, with took_ms
@@ -659,6 +615,13 @@ class Bench {
             },
             30s)) {
       return fail("the held Service was not served");
+    }
+    // HAProxy serves the port a moment before berth confirms and logs the reload; the churn below
+    // waits for berth's reload lines by count, so the one that added "held" must be in first.
+    // (Otherwise it is taken for the first churn Service's, whose creation and deletion can then
+    // fall into one gather delay and cause no reload at all.)
+    if (auto logged = cluster_.berth().wait_for_log(fmt::format("(default/held:{})", kServicePort), 30s); !logged) {
+      return fail("berth did not log the reload that added the held Service: " + logged.error().describe());
     }
     ++checked_;
     std::vector<std::unique_ptr<TcpClient>> sessions;

@@ -135,9 +135,11 @@ TEST_F(RangeDriverTest, PortsComeAndGoThroughTheRuntimeApiWithNoReload) {
   EXPECT_EQ(served_by(port(1)), "b");
   EXPECT_EQ(reloads(), reloads_before);
   EXPECT_EQ(driver->stats().reloads, 0u);
-  // The map file says what the worker does.
+  // The map file says what the worker does, and haproxy.cfg is what the whole state renders to.
   EXPECT_EQ(read_whole_file(driver->files().ports_map).value_or(""),
             fmt::format("{} {}\n", port(1), driver->current()->routes.at(port(1)).backend));
+  EXPECT_EQ(read_whole_file(env_.paths.config).value_or(""),
+            render_range_config(global(), *driver->current(), driver->files()));
 }
 
 TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedAfter) {

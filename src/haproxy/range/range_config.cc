@@ -1,6 +1,10 @@
 #include "haproxy/range/range_config.h"
 
 #include <algorithm>
+#include <deque>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -90,48 +94,96 @@ void append_frontend(std::string& out, const GlobalSettings& global, const Range
   out += fmt::format("    use_backend %[dst_port,map_int({})]\n", ports_map);
 }
 
-void append_backend(std::string& out, const std::string& name, const RangeBackend& backend, const Route* route,
-                    const RangeFiles& files) {
-  const BackendKind& kind = backend.kind;
+// A kind's lines, the same in every backend of the kind: made once per kind and rendering, not
+// once per backend (at 10,000 backends that was most of a rendering's allocations).
+struct KindLines {
+  std::string settings;  // balance and timeouts
+  std::string options;   // the check's option lines
+  std::string suffix;    // of each server line
+};
+
+KindLines kind_lines(const BackendKind& kind) {
+  KindLines lines;
   BackendOptions options;  // the kind's values, for the shared checks of config_values.h
   options.check = kind.check;
   options.check_user = kind.check_user;
   options.check_http = kind.check_http;
-  out += fmt::format("\nbackend {}\n", name);
-  if (route) out += fmt::format("    # {}\n", service_label(route->service));
-  out += fmt::format("    balance {}\n", balance_keyword(kind.balance));
-  out += fmt::format("    timeout connect {}\n", format_duration(kind.timeout_connect));
-  out += fmt::format("    timeout server {}\n", format_duration(kind.timeout_server));
+  lines.settings += fmt::format("    balance {}\n", balance_keyword(kind.balance));
+  lines.settings += fmt::format("    timeout connect {}\n", format_duration(kind.timeout_connect));
+  lines.settings += fmt::format("    timeout server {}\n", format_duration(kind.timeout_server));
   // The frontend is shared, so a kind's client timeout cannot be the frontend's: once the session
   // is established, the tunnel timeout rules both sides. An idle session ends after the shorter
   // of the two, as it does in the per-port mode.
-  out += fmt::format("    timeout tunnel {}\n", format_duration(std::min(kind.timeout_client, kind.timeout_server)));
-  out += fmt::format("    tcp-request content reject unless {{ src -f {} }}\n",
-                     checked_path("acl file", files.acl_file(name).string()));
+  lines.settings +=
+      fmt::format("    timeout tunnel {}\n", format_duration(std::min(kind.timeout_client, kind.timeout_server)));
   const bool http = kind.check_http.has_value();
   const std::string user = checked_check_user(options);
   switch (http ? CheckKind::kNone : kind.check) {
-    case CheckKind::kMysql: out += user.empty() ? "    option mysql-check\n" : fmt::format("    option mysql-check user {}\n", user); break;
-    case CheckKind::kPgsql: out += fmt::format("    option pgsql-check user {}\n", user); break;
-    case CheckKind::kRedis: out += "    option redis-check\n"; break;
+    case CheckKind::kMysql:
+      lines.options +=
+          user.empty() ? std::string("    option mysql-check\n") : fmt::format("    option mysql-check user {}\n", user);
+      break;
+    case CheckKind::kPgsql: lines.options += fmt::format("    option pgsql-check user {}\n", user); break;
+    case CheckKind::kRedis: lines.options += "    option redis-check\n"; break;
     default: break;
   }
-  if (http) out += fmt::format("    option httpchk GET {}\n    http-check expect status 200\n", checked_http_path(*kind.check_http));
+  if (http) {
+    lines.options += fmt::format("    option httpchk GET {}\n    http-check expect status 200\n",
+                                 checked_http_path(*kind.check_http));
+  }
   const bool checked = http || kind.check != CheckKind::kNone;
-  std::string suffix;
-  if (checked) suffix += " check";
-  if (http) suffix += fmt::format(" port {}", kind.check_http->port);
-  if (kind.proxy_protocol == ProxyProtocol::kV1) suffix += " send-proxy";
-  if (kind.proxy_protocol == ProxyProtocol::kV2) suffix += " send-proxy-v2";
+  if (checked) lines.suffix += " check";
+  if (http) lines.suffix += fmt::format(" port {}", kind.check_http->port);
+  if (kind.proxy_protocol == ProxyProtocol::kV1) lines.suffix += " send-proxy";
+  if (kind.proxy_protocol == ProxyProtocol::kV2) lines.suffix += " send-proxy-v2";
+  return lines;
+}
+
+void append_backend(std::string& out, const std::string& name, const RangeBackend& backend, const Route* route,
+                    const RangeFiles& files, const KindLines& kind) {
+  out += "\nbackend ";
+  out += name;
+  out += '\n';
+  if (route) {
+    out += "    # ";
+    out += service_label(route->service);
+    out += '\n';
+  }
+  out += kind.settings;
+  out += "    tcp-request content reject unless { src -f ";
+  out += checked_path("acl file", files.acl_file(name).string());
+  out += " }\n";
+  out += kind.options;
   for (std::size_t i = 0; i < backend.servers; ++i) {
     const std::optional<Server>* server = route && i < route->slots.size() ? &route->slots[i] : nullptr;
+    out += "    server ";
+    out += slot_name(i);
+    out += ' ';
     if (server && *server) {
-      out += fmt::format("    server {} {}{}\n", slot_name(i), (*server)->address.with_port((*server)->port), suffix);
+      out += (*server)->address.with_port((*server)->port);
     } else {
-      out += fmt::format("    server {} {} disabled{}\n", slot_name(i), kPlaceholderAddress, suffix);
+      out += kPlaceholderAddress;
+      out += " disabled";
     }
+    out += kind.suffix;
+    out += '\n';
   }
 }
+
+// Each kind's lines, made on first use: kinds are few and backends many. A deque, so that the
+// lines handed out stay where they are while more kinds are added.
+class KindLinesCache {
+ public:
+  const KindLines& of(const BackendKind& kind) {
+    for (const auto& [known, lines] : kinds_) {
+      if (known == kind) return lines;
+    }
+    return kinds_.emplace_back(kind, kind_lines(kind)).second;
+  }
+
+ private:
+  std::deque<std::pair<BackendKind, KindLines>> kinds_;
+};
 
 }  // namespace
 
@@ -141,11 +193,13 @@ std::string render_range_config(const GlobalSettings& global, const RangeState& 
   append_global(out, global);
   // A frontend must bind something; with the whole pool excluded or busy there is nothing to route.
   if (!state.layout.binds.empty()) append_frontend(out, global, state, files);
-  std::map<std::string, const Route*> route_of;
+  std::unordered_map<std::string_view, const Route*> route_of;
+  route_of.reserve(state.routes.size());
   for (const auto& [port, route] : state.routes) route_of[route.backend] = &route;
+  KindLinesCache kinds;
   for (const auto& [name, backend] : state.layout.backends) {
     auto it = route_of.find(name);
-    append_backend(out, name, backend, it == route_of.end() ? nullptr : it->second, files);
+    append_backend(out, name, backend, it == route_of.end() ? nullptr : it->second, files, kinds.of(backend.kind));
   }
   return out;
 }

@@ -75,6 +75,18 @@ std::set<std::string> acl_files_changed(const RangeState& before, const RangeSta
   return changed;
 }
 
+namespace {
+
+// A runtime change leaves most of these files as they were (a new port: its backend's ACL still
+// allows every source, maxconn.map has no entry; an endpoint change: no map changes), and each
+// write costs an fsync and a rename; reading one back from the page cache costs far less.
+Result<void> write_if_changed(const std::filesystem::path& path, std::string_view text) {
+  if (auto now = read_whole_file(path); now && *now == text) return {};
+  return write_file_atomically(path, text, 0600);
+}
+
+}  // namespace
+
 Result<void> write_range_files(const RangeFiles& files, const RangeState& state, const std::set<std::string>& backends,
                                bool all) {
   std::error_code ec;
@@ -84,9 +96,8 @@ Result<void> write_range_files(const RangeFiles& files, const RangeState& state,
   for (const auto& [port, route] : state.routes) route_of[route.backend] = &route;
   auto write_acl = [&](const std::string& backend) {
     auto it = route_of.find(backend);
-    return write_file_atomically(files.acl_file(backend), acl_text(it == route_of.end() ? std::vector<Cidr>{}
-                                                                                         : it->second->allow_sources),
-                                 0600);
+    return write_if_changed(files.acl_file(backend),
+                            acl_text(it == route_of.end() ? std::vector<Cidr>{} : it->second->allow_sources));
   };
   if (all) {
     for (const auto& [name, backend] : state.layout.backends) {
@@ -97,9 +108,9 @@ Result<void> write_range_files(const RangeFiles& files, const RangeState& state,
       if (auto ok = write_acl(name); !ok) return ok;
     }
   }
-  if (auto ok = write_file_atomically(files.maxconn_map, maxconn_map_text(state), 0600); !ok) return ok;
-  if (auto ok = write_file_atomically(files.services_map, services_map_text(state), 0600); !ok) return ok;
-  return write_file_atomically(files.ports_map, ports_map_text(state), 0600);
+  if (auto ok = write_if_changed(files.maxconn_map, maxconn_map_text(state)); !ok) return ok;
+  if (auto ok = write_if_changed(files.services_map, services_map_text(state)); !ok) return ok;
+  return write_if_changed(files.ports_map, ports_map_text(state));
 }
 
 }  // namespace berth::haproxy

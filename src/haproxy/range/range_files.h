@@ -53,8 +53,8 @@ std::string service_label(const ServiceRef& service);
 std::set<std::string> acl_files_changed(const RangeState& before, const RangeState& after);
 
 // Writes the ACL files of `backends` (of every backend in the layout when `all`), then the three
-// maps, ports.map last. A backend with no route gets the allow-everything list: no port maps
-// to it, so it is never reached.
+// maps, ports.map last; a file that already holds its text is left as it is. A backend with no
+// route gets the allow-everything list: no port maps to it, so it is never reached.
 Result<void> write_range_files(const RangeFiles& files, const RangeState& state, const std::set<std::string>& backends,
                                bool all);
 

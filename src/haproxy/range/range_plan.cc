@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -16,10 +18,22 @@ namespace {
 // servers is the smallest that fits.
 class FreeBackends {
  public:
+  // RangeState::free_backends(), without copying every used name into a set: this runs on every
+  // runtime change, at 10,000 backends.
   explicit FreeBackends(const RangeState& state) {
-    for (const auto& name : state.free_backends()) {
-      const auto& backend = state.layout.backends.at(name);
-      by_kind_[kind_id(backend.kind)].insert({backend.servers, name});
+    std::unordered_set<std::string_view> used(state.draining.begin(), state.draining.end());
+    used.reserve(state.draining.size() + state.routes.size());
+    for (const auto& [port, route] : state.routes) used.insert(route.backend);
+    // Kinds are few and backends many: each kind's id is made once.
+    std::vector<std::pair<const BackendKind*, std::string>> ids;
+    auto id_of = [&](const BackendKind& kind) -> const std::string& {
+      for (const auto& [known, id] : ids) {
+        if (*known == kind) return id;
+      }
+      return ids.emplace_back(&kind, kind_id(kind)).second;
+    };
+    for (const auto& [name, backend] : state.layout.backends) {
+      if (!used.contains(name)) by_kind_[id_of(backend.kind)].insert({backend.servers, name});
     }
   }
   std::optional<std::string> take(const std::string& kind, std::size_t servers) {
