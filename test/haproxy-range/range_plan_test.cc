@@ -54,7 +54,7 @@ TEST(RangePlan, AFreshLayoutHasAChunkOfTheDefaultKindAndRoutesEveryPort) {
 }
 
 TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
-  const auto state = started(model({}));
+  const auto state = started(Model{});
   BackendOptions options;
   options.maxconn = 5;
   options.allow_sources = {*Cidr::parse("10.1.0.0/16")};
@@ -74,7 +74,7 @@ TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
 TEST(RangePlan, ARemovedPortIsUnmappedAndItsBackendDrains) {
   const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)})}));
   const std::string backend = state.routes.at(20000).backend;
-  auto plan = plan_range_update(state, model({}), kPolicy, kFiles);
+  auto plan = plan_range_update(state, Model{}, kPolicy, kFiles);
   ASSERT_FALSE(plan.needs_reload());
   EXPECT_EQ(plan.commands.front(), "del map /var/lib/berth/ports.map 20000") << "new connections close first";
   EXPECT_NE(std::ranges::find(plan.commands, "set server " + backend + "/s1 state maint"), plan.commands.end());
