@@ -115,14 +115,15 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
     return owner == built.owner.end() || owner->second != warning.first || applier_.serves(port);
   });
 
-  if (applier_.needs_reload(config_.global, built.model) && last_reload_) {
+  // Only a reload within the interval waits, so the Applier is asked only then: in range mode
+  // the question is a whole plan (12 ms at 10,000 Services, measured by bench/range_mode_bench).
+  if (last_reload_ && clock_.now() < *last_reload_ + config_.min_reload_interval &&
+      applier_.needs_reload(config_.global, built.model)) {
     const auto due = *last_reload_ + config_.min_reload_interval;
-    if (clock_.now() < due) {
-      report(built.warnings);
-      publish(built);
-      queue_.add_after(kConfigKey, due - clock_.now());
-      return Outcome::kDeferred;
-    }
+    report(built.warnings);
+    publish(built);
+    queue_.add_after(kConfigKey, due - clock_.now());
+    return Outcome::kDeferred;
   }
 
   // The interval spaces the starts of reloads: read the time before the apply, which may take
