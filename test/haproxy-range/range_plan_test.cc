@@ -63,7 +63,7 @@ TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
   const auto& c = plan.commands;
   const std::string backend = plan.next.routes.at(20001).backend;
   const std::string acl = kFiles.acl_file(backend).string();
-  EXPECT_EQ(c.front(), "clear acl " + acl) << "a reused backend may hold an old allow-list";
+  EXPECT_EQ(c.front(), "clear acl " + acl) << "a restricted port's allow-list is set first";
   EXPECT_LT(index_of(c, "add acl " + acl + " 10.1.0.0/16"), index_of(c, "add map /var/lib/berth/ports.map"));
   EXPECT_LT(index_of(c, "set server " + backend + "/s1 state ready"), index_of(c, "add map /var/lib/berth/ports.map"));
   EXPECT_LT(index_of(c, "add map /var/lib/berth/maxconn.map 20001 5"), index_of(c, "add map /var/lib/berth/ports.map"));
@@ -80,6 +80,25 @@ TEST(RangePlan, ARemovedPortIsUnmappedAndItsBackendDrains) {
   EXPECT_NE(std::ranges::find(plan.commands, "set server " + backend + "/s1 state maint"), plan.commands.end());
   EXPECT_TRUE(plan.next.draining.contains(backend));
   EXPECT_FALSE(plan.next.free_backends().contains(backend));
+}
+
+TEST(RangePlan, AFreeBackendAllowsEverySourceSoOnlyRestrictedPortsSendAclCommands) {
+  BackendOptions restricted;
+  restricted.allow_sources = {*Cidr::parse("10.1.0.0/16")};
+  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)}, restricted)}));
+  const std::string backend = state.routes.at(20000).backend;
+  const std::string acl = kFiles.acl_file(backend).string();
+  auto removed = plan_range_update(state, Model{}, kPolicy, kFiles);
+  const auto& c = removed.commands;
+  ASSERT_NE(std::ranges::find(c, "clear acl " + acl), c.end()) << "the drained backend must allow every source";
+  EXPECT_LT(index_of(c, "del map /var/lib/berth/ports.map"), index_of(c, "clear acl"));
+  EXPECT_NE(std::ranges::find(c, "add acl " + acl + " 0.0.0.0/0"), c.end());
+  EXPECT_NE(std::ranges::find(c, "add acl " + acl + " ::/0"), c.end());
+  auto unrestricted = plan_range_update(state, model({listener(20000, {server("10.0.0.7", 3306)}, restricted),
+                                                      listener(20001, {server("10.0.0.8", 3306)})}),
+                                        kPolicy, kFiles);
+  EXPECT_EQ(index_of(unrestricted.commands, "clear acl"), unrestricted.commands.size())
+      << "a new unrestricted port sends no ACL command";
 }
 
 TEST(RangePlan, AnAllowListChangeAddsBeforeItRemoves) {

@@ -4,15 +4,16 @@
 // Per host port, in this order:
 //   gone, or its options now belong to another BackendKind, or its servers outgrow its backend
 //        → del map ports/services/maxconn (new connections are closed at once), its servers
-//          `state maint` (their sessions stay), the backend drains until they end (the driver
-//          frees it: range_driver.h)
+//          `state maint` (their sessions stay), a restricted allow-list reset to every source,
+//          and the backend drains until they end (the driver frees it: range_driver.h)
 //   stays → servers through slot_commands (update_plan.h); maxconn `add/set/del map`; new
 //           sources `add acl` before removed ones `del acl` (never a moment that allows none);
 //           a renamed Service `set map services.map`
 //   new   → the free backend of its kind with the fewest slots that hold its servers (lowest
-//           name first): `clear acl` + `add acl`, servers set and made ready, maxconn and
-//           service entries, and `add map ports.map` last, so traffic arrives only once the
-//           backend is ready
+//           name first): `clear acl` + `add acl` when it restricts sources (a free backend
+//           allows every source already), servers set and made ready, maxconn and service
+//           entries, and `add map ports.map` last, so traffic arrives only once the backend is
+//           ready
 // A kind with no free backend that fits → reload: the layout grows by RangePolicy::chunk
 // backends of that kind and size, and the plan's `next` assigns the port there. A fresh layout
 // (nothing running) also gets a chunk of the default options' kind, whatever the Model holds.
