@@ -162,7 +162,17 @@ TEST(RangeModeKubeSim, AReloadOrARestartOfHaproxyKeepsEveryPortRoutedRight) {
   while (expected.contains(unmapped)) ++unmapped;
   EXPECT_TRUE(closes_at_once(unmapped)) << "an unmapped port must close at once: " << greeting_or_error(unmapped);
 
-  // An operator's reload, straight to the master: HAProxy reads the files berth keeps.
+  // An operator's reload, straight to the master: HAProxy reads the files berth keeps. Those
+  // lag the Runtime API by the moments berth spends writing them after a change, so the test
+  // waits for them, as an operator's reload would most likely come long after (a reload inside
+  // that window is set right at berth's next apply: RangeDriverTest covers it).
+  const auto ports_map = c.config_path().parent_path() / "ports.map";
+  ASSERT_TRUE(eventually([&] {
+    const auto text = read_whole_file(ports_map).value_or("");
+    return std::ranges::all_of(expected, [&](const auto& entry) {
+      return text.find(fmt::format("{} ", entry.first)) != std::string::npos;
+    });
+  }, kWait));
   haproxy::MasterSocket master(c.master_socket_path(), 5s);
   ASSERT_TRUE(master.to_master("reload"));
   c.watch();

@@ -3,7 +3,7 @@
 // clients see (which echo server answers, a port closing at once), what the master's reload
 // count says, and what a reload or restart by someone else keeps.
 //
-// Each test has its own 10-port block of 31910-31989 (docs/development.md), so ctest -j2 never
+// Each test has its own 10-port block of 31910-31999 (docs/development.md), so ctest -j2 never
 // makes two HAProxies bind the same port; every HAProxy process is stopped by PID at the end.
 #include "haproxy/range/range_driver.h"
 
@@ -220,6 +220,26 @@ TEST_F(RangeDriverTest, AReloadOrRestartByOthersKeepsEveryRoute) {
   EXPECT_EQ(served_by(port(0)), "b");
   EXPECT_EQ(served_by(port(1)), "a");
   EXPECT_TRUE(served_by(port(2)).starts_with("error"));
+}
+
+TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply) {
+  first_ = 31990;
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, Model{}).ok());
+  const Model desired = model({listener(port(0), {a_.server()})});
+  ASSERT_EQ(apply(*driver, desired).action, Action::kRuntime);
+  // As if the reload came while berth was still writing: ports.map without the new port.
+  ASSERT_TRUE(write_file_atomically(driver->files().ports_map, "", 0600));
+  auto reloaded = env_.master.reload(30s, {});
+  ASSERT_TRUE(reloaded) << reloaded.error().describe();
+  env_.guard.watch(reloaded);
+  ASSERT_TRUE(served_by(port(0)).starts_with("error")) << "the test's premise: the new worker lacks the route";
+
+  auto next = apply(*driver, desired);
+  EXPECT_TRUE(next.ok()) << why(next);
+  EXPECT_GT(driver->reconciled_commands(), 0u);
+  EXPECT_EQ(served_by(port(0)), "a");
+  EXPECT_EQ(driver->stats().reloads, 0u) << "set right through the Runtime API";
 }
 
 TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {

@@ -167,6 +167,7 @@ Result<void> RangeDriver::adopt_state(const GlobalSettings& global, const Model&
   }
   current_ = std::move(*rebuilt);
   current_global_ = global;
+  known_worker_ = *worker;
   own_ports_ = ports_of(current_->layout.binds);
   // The state file keeps every server's health, as the dump after a runtime change would.
   state_lines_.clear();
@@ -377,7 +378,18 @@ std::string RangeDriver::backend_of(int host_port) const {
 
 ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
   if (!attached_) attach(global, desired);
-  if (running_) poll();  // a master that died is forgotten here and started again below
+  if (running_) {
+    auto table = poll();  // a master that died is forgotten here and started again below
+    // A worker berth did not see start: someone else reloaded HAProxy (an operator, a restarted
+    // container's master). It loaded the files, which may lag the Runtime API by the moments
+    // after a change that berth spends writing them: set right what differs.
+    auto worker = table ? table->current_worker() : std::nullopt;
+    if (worker && current_ && *worker != known_worker_) {
+      log_->info("haproxy worker {} was started by someone else; reconciling it", *worker);
+      reconcile(*worker);
+      known_worker_ = *worker;
+    }
+  }
   release_drained();
 
   ApplyResult result;
@@ -522,7 +534,10 @@ ApplyResult RangeDriver::reload(const GlobalSettings& global, RangeState next, s
     result.action = ApplyResult::Action::kReload;
   }
   result.reasons = std::move(reasons);
-  if (auto worker = outcome->current_worker()) reconcile(*worker);
+  if (auto worker = outcome->current_worker()) {
+    reconcile(*worker);
+    known_worker_ = *worker;
+  }
   log_->info("haproxy {} (range mode) worker={} routes={} backends={} spans={} reasons=\"{}\"",
              starting ? "started" : "reloaded", outcome->current_worker().value_or(0), current_->routes.size(),
              current_->layout.backends.size(), current_->layout.binds.size(), summarize(result.reasons));

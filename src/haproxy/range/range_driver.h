@@ -24,6 +24,10 @@
 // (running_state.h) renders exactly that config, it is taken as current with no reload;
 // otherwise the first apply reloads it.
 //
+// A worker berth did not start (an operator's reload, a master restarted by others) is noticed
+// at the next apply and reconciled as after berth's own reloads: it loaded the files, which lag
+// the Runtime API for the moments after a change that berth spends writing them.
+//
 // Runtime changes and reloads are serialized by construction: one thread calls apply().
 //
 // Thread-safety: not thread-safe, like Driver; stats() and backend_of() from any thread.
@@ -115,6 +119,7 @@ class RangeDriver final : public Applier {
   bool running_ = false;
   std::optional<RangeState> current_;
   GlobalSettings current_global_;
+  int known_worker_ = 0;      // the current worker berth started, adopted or reconciled
   std::set<int> own_ports_;  // ports the running HAProxy binds (adopted: its config's bind lines)
   std::string state_header_;
   std::map<std::string, std::string> state_lines_;  // server-state file lines, by backend
