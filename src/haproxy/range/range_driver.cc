@@ -90,7 +90,8 @@ Result<ProcessTable> RangeDriver::poll() {
       log_->warn("haproxy master stopped answering: {}; it will be started again", table.error().describe());
       running_ = false;
       current_.reset();
-      own_ports_.clear();
+      // own_ports_ stays: a master that is only slow to answer (a loaded host) still holds them,
+      // and taking them for another process's would split every Service out of the binds.
       restarts_.fetch_add(1);
     }
     return table;
