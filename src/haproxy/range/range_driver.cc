@@ -20,13 +20,6 @@
 namespace berth::haproxy {
 namespace {
 
-std::optional<int> parse_int(std::string_view text) {
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 std::set<int> ports_of(const std::vector<PortSpan>& spans) {
   std::set<int> ports;
   for (const auto& span : spans) {
@@ -36,28 +29,6 @@ std::set<int> ports_of(const std::vector<PortSpan>& spans) {
 }
 
 }  // namespace
-
-std::set<int> bound_ports_of_config(std::string_view text) {
-  std::set<int> ports;
-  while (!text.empty()) {
-    const auto newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-    const auto start = line.find_first_not_of(' ');
-    if (start == std::string_view::npos || !line.substr(start).starts_with("bind ")) continue;
-    auto address = line.substr(start + 5);
-    address = address.substr(0, address.find(' '));
-    const auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) continue;
-    auto range = address.substr(colon + 1);
-    const auto dash = range.find('-');
-    auto first = parse_int(range.substr(0, dash));
-    auto last = dash == std::string_view::npos ? first : parse_int(range.substr(dash + 1));
-    if (!first || !last || *first < 1 || *last > 65535 || *first > *last) continue;
-    for (int port = *first; port <= *last; ++port) ports.insert(port);
-  }
-  return ports;
-}
 
 RangeDriver::RangeDriver(RangeDriverSettings settings, MasterCli& cli, Clock& clock)
     : settings_(std::move(settings)),

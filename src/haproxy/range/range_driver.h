@@ -131,8 +131,5 @@ class RangeDriver final : public Applier {
       rejected_configs_{0}, runtime_updates_{0}, old_workers_{0}, reconciled_{0};
 };
 
-// The ports of a range config's bind lines ("bind 0.0.0.0:20000-20999"), for a master berth
-// adopts without knowing its state: they are HAProxy's own, not another process's.
-std::set<int> bound_ports_of_config(std::string_view config_text);
 
 }  // namespace berth::haproxy

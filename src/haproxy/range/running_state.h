@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 #include "haproxy/range/backend_kind.h"
@@ -35,5 +37,9 @@ struct RunningRangeAnswers {
 Result<RangeState> rebuild_range_state(const RunningRangeAnswers& answers,
                                        const std::map<std::string, BackendKind>& kinds,
                                        const std::function<std::optional<std::string>(const std::string&)>& acl_text_of);
+
+// The ports of a range config's bind lines ("bind 0.0.0.0:20000-20999"), for a master berth
+// adopts without knowing its state: they are HAProxy's own, not another process's.
+std::set<int> bound_ports_of_config(std::string_view config_text);
 
 }  // namespace berth::haproxy
