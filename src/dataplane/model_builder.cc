@@ -59,25 +59,6 @@ std::string unusable_address_reason(const haproxy::IpAddress& address, bool allo
   return "";
 }
 
-// One marked Service and what build() decided about it.
-struct ServiceEntry {
-  const kube::Service* service = nullptr;
-  std::string key;
-  bool servable = false;
-  ServiceOptions options;
-  std::set<Warning> warnings;
-};
-
-struct Claim {
-  int host_port = 0;
-  std::string order;  // claim_order() of the Service
-  std::string owner;  // "<ns>/<name>/<service port>", the allocator's owner string
-  std::size_t entry = 0;
-  kube::ServicePort port;
-};
-
-using SliceIndex = std::map<std::pair<std::string_view, std::string_view>, std::vector<const kube::EndpointSlice*>>;
-
 // The slice port that carries `port`, or nullopt.
 std::optional<int> slice_port_for(const kube::EndpointSlice& slice, const kube::ServicePort& port) {
   auto usable = [](const kube::EndpointPort& p) {
@@ -94,13 +75,11 @@ std::optional<int> slice_port_for(const kube::EndpointSlice& slice, const kube::
   return std::nullopt;
 }
 
-std::vector<haproxy::Server> endpoint_servers(const ServiceEntry& entry, const kube::ServicePort& port,
-                                              const SliceIndex& slices, bool allow_loopback,
+std::vector<haproxy::Server> endpoint_servers(const std::vector<ModelBuilder::SlicePtr>& slices,
+                                              const kube::ServicePort& port, bool allow_loopback,
                                               std::set<Warning>& warnings) {
   std::vector<haproxy::Server> servers;
-  auto it = slices.find({entry.service->meta.namespace_, entry.service->meta.name});
-  if (it == slices.end()) return servers;
-  for (const kube::EndpointSlice* slice : it->second) {
+  for (const ModelBuilder::SlicePtr& slice : slices) {
     auto target = slice_port_for(*slice, port);
     if (!target) continue;
     const bool v6 = slice->address_type == "IPv6";
@@ -162,122 +141,200 @@ std::optional<haproxy::Server> cluster_ip_server(const kube::Service& service, c
 
 }  // namespace
 
+// What build() decides about one marked Service from the Service and its own slices alone.
+// Kept between builds while both are the same objects: a Store's objects are immutable (a
+// change arrives as a new object), so at 10,000 Services a build redoes only what changed.
+struct ModelBuilder::ServiceView {
+  ServicePtr service;
+  std::vector<SlicePtr> slices;  // the slices its servers came from, in build()'s order
+  std::string key;               // "ns/name"
+  std::string order;             // claim_order()
+  bool servable = false;
+  haproxy::BackendOptions options;
+  std::set<Warning> warnings;    // name and option Warnings
+
+  // One TCP port of the Service.
+  struct Port {
+    kube::ServicePort port;
+    int host_port = 0;      // the annotation's value when it is a valid number; else 0
+    std::string unserved;   // why it can claim no host port; "" = it claims host_port
+    std::vector<haproxy::Server> servers;  // when servable
+    std::set<Warning> server_warnings;     // raised only when the port gets a listener
+  };
+  std::vector<Port> ports;
+
+  bool made_from(const ServicePtr& s, const std::vector<SlicePtr>& from) const {
+    return service == s && std::ranges::equal(slices, from, {}, &SlicePtr::get, &SlicePtr::get);
+  }
+};
+
 ModelBuilder::ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool, bool allow_loopback_endpoints)
     : config_(std::move(config)), pool_(std::move(pool)), allow_loopback_endpoints_(allow_loopback_endpoints) {}
 
-BuiltModel ModelBuilder::build(const std::vector<kube::Store<kube::Service>::Ptr>& services,
-                               const std::vector<kube::Store<kube::EndpointSlice>::Ptr>& slices,
+ModelBuilder::~ModelBuilder() = default;
+
+std::shared_ptr<const ModelBuilder::ServiceView> ModelBuilder::view_of(const ServicePtr& service,
+                                                                       std::vector<SlicePtr> slices) const {
+  auto view = std::make_shared<ServiceView>();
+  view->service = service;
+  view->slices = std::move(slices);
+  view->key = service->meta.key();
+  view->order = claim_order(*service);
+  const std::string ns_error = kube::dns1123_label_error(service->meta.namespace_);
+  const std::string name_error = kube::dns1123_label_error(service->meta.name);
+  BackendMode mode = BackendMode::kEndpoints;
+  if (!ns_error.empty() || !name_error.empty()) {
+    const bool bad_ns = !ns_error.empty();
+    view->warnings.insert(
+        {"InvalidName",
+         fmt::format("{} {} is not a DNS-1123 label; the Service is not served", bad_ns ? "namespace" : "name",
+                     safe_excerpt(bad_ns ? service->meta.namespace_ : service->meta.name))});
+  } else {
+    ServiceOptions options = parse_service_options(service->meta.annotations, config_);
+    view->servable = options.servable;
+    view->options = std::move(options.options);
+    mode = options.mode;
+    for (const OptionProblem& problem : options.problems) view->warnings.insert({"InvalidOption", problem.message()});
+  }
+  const controller::AllocationAnnotations allocations = controller::read_allocation_annotations(*service, config_);
+  for (const kube::ServicePort& service_port : controller::tcp_ports(*service).tcp) {
+    ServiceView::Port& port = view->ports.emplace_back();
+    port.port = service_port;
+    auto value = allocations.by_service_port.find(service_port.port);
+    const int* host_port = value == allocations.by_service_port.end() ? nullptr : std::get_if<int>(&value->second);
+    if (host_port != nullptr) port.host_port = *host_port;
+    if (value == allocations.by_service_port.end()) {
+      port.unserved = "no host port allocated yet";
+    } else if (host_port == nullptr) {
+      port.unserved = "the allocation annotation is not a port number";
+    } else if (!pool_.contains(*host_port)) {
+      port.unserved = "the host port is outside the pool";
+    }
+    if (!port.unserved.empty() || !view->servable) continue;
+    std::optional<haproxy::Server> cluster_ip;
+    if (mode == BackendMode::kClusterIp) {
+      cluster_ip = cluster_ip_server(*service, service_port, allow_loopback_endpoints_, port.server_warnings);
+    }
+    port.servers = cluster_ip ? std::vector<haproxy::Server>{*cluster_ip}
+                              : endpoint_servers(view->slices, service_port, allow_loopback_endpoints_,
+                                                 port.server_warnings);
+  }
+  return view;
+}
+
+BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
                                const std::set<int>& unusable_host_ports) const {
-  // Marked Services in key order; of two objects with one key (never from a Store), the older
-  // claim is kept, so the input order never matters.
-  std::vector<const kube::Service*> marked;
-  for (const auto& service : services) {
-    if (service && controller::is_marked(service->meta, config_)) marked.push_back(service.get());
-  }
-  auto rank = [](const kube::Service* s) {
-    return std::tie(s->meta.namespace_, s->meta.name, s->meta.creation_timestamp, s->meta.uid,
-                    s->meta.resource_version);
+  // Each Service's slices, in an order that does not depend on the input's.
+  using ServiceName = std::pair<std::string_view, std::string_view>;
+  struct NameHash {
+    std::size_t operator()(const ServiceName& n) const {
+      return std::hash<std::string_view>{}(n.first) * 31 + std::hash<std::string_view>{}(n.second);
+    }
   };
-  std::ranges::sort(marked, [&](const auto* a, const auto* b) { return rank(a) < rank(b); });
-  marked.erase(std::unique(marked.begin(), marked.end(),
-                           [](const auto* a, const auto* b) {
-                             return a->meta.namespace_ == b->meta.namespace_ && a->meta.name == b->meta.name;
-                           }),
-               marked.end());
-
-  BuiltModel built;
-  std::vector<ServiceEntry> entries;
-  entries.reserve(marked.size());
-  std::vector<Claim> claims;
-  for (const kube::Service* service : marked) {
-    ServiceEntry& entry = entries.emplace_back();
-    entry.service = service;
-    entry.key = service->meta.key();
-    const std::string ns_error = kube::dns1123_label_error(service->meta.namespace_);
-    const std::string name_error = kube::dns1123_label_error(service->meta.name);
-    if (!ns_error.empty() || !name_error.empty()) {
-      const bool bad_ns = !ns_error.empty();
-      entry.warnings.insert(
-          {"InvalidName",
-           fmt::format("{} {} is not a DNS-1123 label; the Service is not served", bad_ns ? "namespace" : "name",
-                       safe_excerpt(bad_ns ? service->meta.namespace_ : service->meta.name))});
-    } else {
-      entry.options = parse_service_options(service->meta.annotations, config_);
-      entry.servable = entry.options.servable;
-      for (const OptionProblem& problem : entry.options.problems) {
-        entry.warnings.insert({"InvalidOption", problem.message()});
-      }
-    }
-    const controller::AllocationAnnotations allocations = controller::read_allocation_annotations(*service, config_);
-    for (const kube::ServicePort& port : controller::tcp_ports(*service).tcp) {
-      auto unserved = [&](int host_port, std::string reason) {
-        built.unserved.push_back({entry.key, port.port, host_port, std::move(reason)});
-      };
-      auto value = allocations.by_service_port.find(port.port);
-      if (value == allocations.by_service_port.end()) {
-        unserved(0, "no host port allocated yet");
-        continue;
-      }
-      const int* host_port = std::get_if<int>(&value->second);
-      if (host_port == nullptr) {
-        unserved(0, "the allocation annotation is not a port number");
-      } else if (!pool_.contains(*host_port)) {
-        unserved(*host_port, "the host port is outside the pool");
-      } else if (unusable_host_ports.contains(*host_port)) {
-        unserved(*host_port, "the host port is unusable here");
-      }
-      if (host_port == nullptr || !pool_.contains(*host_port) || unusable_host_ports.contains(*host_port)) continue;
-      claims.push_back(
-          {*host_port, claim_order(*service), fmt::format("{}/{}", entry.key, port.port), entries.size() - 1, port});
-    }
-  }
-  std::ranges::sort(claims, [](const Claim& a, const Claim& b) {
-    return std::tie(a.host_port, a.order, a.owner) < std::tie(b.host_port, b.order, b.owner);
-  });
-
-  SliceIndex index;
-  for (const auto& slice : slices) {
+  std::unordered_map<ServiceName, std::vector<SlicePtr>, NameHash> slices_of;
+  for (const SlicePtr& slice : slices) {
     if (!slice || slice->service_name.empty()) continue;
     if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: nothing to dial
-    index[{slice->meta.namespace_, slice->service_name}].push_back(slice.get());
+    slices_of[{slice->meta.namespace_, slice->service_name}].push_back(slice);
   }
-  for (auto& [service, list] : index) {
-    std::ranges::sort(list, [](const auto* a, const auto* b) {
+  for (auto& [name, list] : slices_of) {
+    if (list.size() < 2) continue;
+    std::ranges::sort(list, [](const SlicePtr& a, const SlicePtr& b) {
       return std::tie(a->meta.name, a->meta.uid, a->meta.resource_version) <
              std::tie(b->meta.name, b->meta.uid, b->meta.resource_version);
     });
   }
 
+  // Marked Services, one per key; of two objects with one key (never from a Store), the older
+  // claim is kept, so the input order never matters.
+  auto rank = [](const kube::Service& s) {
+    return std::tie(s.meta.creation_timestamp, s.meta.uid, s.meta.resource_version);
+  };
+  std::unordered_map<ServiceName, const ServicePtr*, NameHash> marked;
+  marked.reserve(services.size());
+  for (const ServicePtr& service : services) {
+    if (!service || !controller::is_marked(service->meta, config_)) continue;
+    auto [it, inserted] = marked.try_emplace({service->meta.namespace_, service->meta.name}, &service);
+    if (!inserted && rank(*service) < rank(**it->second)) it->second = &service;
+  }
+
+  std::lock_guard lock(memo_mu_);
+  Memo memo;
+  memo.reserve(marked.size());
+  std::vector<const ServiceView*> views;
+  views.reserve(marked.size());
+  static const std::vector<SlicePtr> kNoSlices;
+  for (const auto& [name, service] : marked) {
+    auto own = slices_of.find(name);
+    const std::vector<SlicePtr>& own_slices = own == slices_of.end() ? kNoSlices : own->second;
+    auto known = memo_.find(service->get());
+    std::shared_ptr<const ServiceView> view = known != memo_.end() && known->second->made_from(*service, own_slices)
+                                                  ? known->second
+                                                  : view_of(*service, own_slices);
+    views.push_back(view.get());
+    memo.emplace(service->get(), std::move(view));
+  }
+
+  BuiltModel built;
+  struct Claim {
+    int host_port = 0;
+    const ServiceView* view = nullptr;
+    const ServiceView::Port* port = nullptr;
+  };
+  std::vector<Claim> claims;
+  for (const ServiceView* view : views) {
+    for (const ServiceView::Port& port : view->ports) {
+      if (!port.unserved.empty()) {
+        built.unserved.push_back({view->key, port.port.port, port.host_port, port.unserved});
+      } else if (unusable_host_ports.contains(port.host_port)) {
+        built.unserved.push_back({view->key, port.port.port, port.host_port, "the host port is unusable here"});
+      } else {
+        claims.push_back({port.host_port, view, &port});
+      }
+    }
+  }
+  // The allocator's rule: the older claim ("<creationTimestamp>/<uid>", then the owner string
+  // "<ns>/<name>/<service port>") keeps a host port. Ties are rare, so the strings are compared
+  // only for them.
+  std::ranges::sort(claims, [](const Claim& a, const Claim& b) {
+    if (a.host_port != b.host_port) return a.host_port < b.host_port;
+    if (a.view->order != b.view->order) return a.view->order < b.view->order;
+    return fmt::format("{}/{}", a.view->key, a.port->port.port) < fmt::format("{}/{}", b.view->key, b.port->port.port);
+  });
+
+  std::map<const ServiceView*, std::set<Warning>> server_warnings;
   for (std::size_t i = 0; i < claims.size(); ++i) {
     const Claim& claim = claims[i];
-    ServiceEntry& entry = entries[claim.entry];
+    const ServiceView& view = *claim.view;
     if (i > 0 && claims[i - 1].host_port == claim.host_port) {  // a younger claim: the allocator settles it
-      built.unserved.push_back({entry.key, claim.port.port, claim.host_port, "an older claim holds the host port"});
+      built.unserved.push_back({view.key, claim.port->port.port, claim.host_port, "an older claim holds the host port"});
       continue;
     }
-    if (!entry.servable) {
-      built.unserved.push_back({entry.key, claim.port.port, claim.host_port, "the Service is not served (see its Warnings)"});
+    if (!view.servable) {
+      built.unserved.push_back({view.key, claim.port->port.port, claim.host_port, "the Service is not served (see its Warnings)"});
       continue;
     }
     haproxy::Listener listener;
     listener.host_port = claim.host_port;
-    listener.service = {entry.service->meta.namespace_, entry.service->meta.name, claim.port.port};
-    listener.options = entry.options.options;
-    std::optional<haproxy::Server> cluster_ip;
-    if (entry.options.mode == BackendMode::kClusterIp) {
-      cluster_ip = cluster_ip_server(*entry.service, claim.port, allow_loopback_endpoints_, entry.warnings);
+    listener.service = {view.service->meta.namespace_, view.service->meta.name, claim.port->port.port};
+    listener.options = view.options;
+    listener.servers = claim.port->servers;
+    if (!claim.port->server_warnings.empty()) {
+      server_warnings[&view].insert(claim.port->server_warnings.begin(), claim.port->server_warnings.end());
     }
-    listener.servers = cluster_ip ? std::vector<haproxy::Server>{*cluster_ip}
-                                  : endpoint_servers(entry, claim.port, index, allow_loopback_endpoints_, entry.warnings);
-    built.owner.emplace(claim.host_port, entry.key);
-    built.model.listeners.emplace(claim.host_port, std::move(listener));
+    // Claims come in host port order: each listener goes at the end.
+    built.owner.emplace_hint(built.owner.end(), claim.host_port, view.key);
+    built.model.listeners.emplace_hint(built.model.listeners.end(), claim.host_port, std::move(listener));
   }
   std::ranges::sort(built.unserved);
-  for (ServiceEntry& entry : entries) {
-    if (!entry.warnings.empty()) {
-      built.warnings.emplace(entry.key, std::vector<Warning>(entry.warnings.begin(), entry.warnings.end()));
-    }
+  for (const ServiceView* view : views) {
+    auto extra = server_warnings.find(view);
+    if (view->warnings.empty() && extra == server_warnings.end()) continue;
+    std::set<Warning> all = view->warnings;
+    if (extra != server_warnings.end()) all.insert(extra->second.begin(), extra->second.end());
+    built.warnings.emplace(view->key, std::vector<Warning>(all.begin(), all.end()));
   }
+  memo_ = std::move(memo);
   return built;
 }
 

@@ -48,12 +48,20 @@
 // build() is deterministic: the same objects in any order give an equal Model, equal Warnings
 // and an equal owner map. Null pointers in the inputs are ignored.
 //
-// Thread-safety: immutable after construction; build() may be called from any thread.
+// Cost: what a Service alone decides (its options, annotations and servers) is kept between
+// builds while the Service and its slices are the same objects (a Store's objects are
+// immutable), so a build after one change redoes that one Service; the rest is hashing,
+// sorting the claims and copying the listeners (bench/model_builder_bench.cc).
+//
+// Thread-safety: build() may be called from any thread; calls are serialized.
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "controller/allocator.h"
@@ -88,19 +96,30 @@ struct BuiltModel {
 
 class ModelBuilder {
  public:
+  using ServicePtr = kube::Store<kube::Service>::Ptr;
+  using SlicePtr = kube::Store<kube::EndpointSlice>::Ptr;
+
   // `pool`: --port-range minus --exclude-ports, the same set the allocator hands ports from.
   // `allow_loopback_endpoints` (--allow-loopback-endpoints): accept 127.0.0.0/8 and ::1
   // endpoints, which a real API server refuses, for demos and tests on one machine.
   ModelBuilder(controller::AnnotationConfig config, ports::PortRangeSet pool, bool allow_loopback_endpoints = false);
+  ~ModelBuilder();
+  ModelBuilder(const ModelBuilder&) = delete;
+  ModelBuilder& operator=(const ModelBuilder&) = delete;
 
-  BuiltModel build(const std::vector<kube::Store<kube::Service>::Ptr>& services,
-                   const std::vector<kube::Store<kube::EndpointSlice>::Ptr>& slices,
+  BuiltModel build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
                    const std::set<int>& unusable_host_ports) const;
 
  private:
+  struct ServiceView;  // what one Service and its slices decide (model_builder.cc)
+  using Memo = std::unordered_map<const kube::Service*, std::shared_ptr<const ServiceView>>;
+  std::shared_ptr<const ServiceView> view_of(const ServicePtr& service, std::vector<SlicePtr> slices) const;
+
   controller::AnnotationConfig config_;
   ports::PortRangeSet pool_;
   bool allow_loopback_endpoints_ = false;
+  mutable std::mutex memo_mu_;
+  mutable Memo memo_;  // the last build's views, by Service; guarded by memo_mu_
 };
 
 }  // namespace berth::dataplane
