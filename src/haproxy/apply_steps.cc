@@ -34,4 +34,8 @@ std::string first_alert(const std::string& message) {
   return std::string(view.substr(0, std::min(view.find(" | "), view.find('\n'))));
 }
 
+Error master_still_running(const Error& silence) {
+  return Error{silence.code, "the haproxy master does not answer but still runs; waiting for it: " + silence.message};
+}
+
 }  // namespace berth::haproxy

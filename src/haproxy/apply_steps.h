@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
+
 namespace berth::haproxy {
 
 // The ".applied" marker's content: a hash of the config text that every build computes alike.
@@ -24,5 +26,9 @@ std::string summarize(const std::vector<std::string>& reasons);
 // The part of HAProxy's complaint that names the error (its output arrives as " | "-joined
 // lines), for Events and logs: the first "parsing [...]" ALERT, else the first ALERT.
 std::string first_alert(const std::string& message);
+
+// The error of an apply that found the master silent but alive (HaproxyMaster::taken_for_dead
+// said no): nothing is changed, and the apply is retried.
+Error master_still_running(const Error& silence);
 
 }  // namespace berth::haproxy

@@ -75,7 +75,7 @@ Result<ProcessTable> Driver::poll() {
     table = master_.status();
   }
   if (!table) {
-    if (running_) {
+    if (running_ && master_.taken_for_dead(kMasterPatience)) {
       log_->warn("haproxy master stopped answering: {}; it will be started again", table.error().describe());
       running_ = false;
       current_.reset();
@@ -226,9 +226,15 @@ bool Driver::needs_reload(const GlobalSettings& global, const Model& desired) co
 
 ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
   if (!attached_) attach(global, desired);
-  if (running_) poll();  // a master that died is forgotten here and started again below
-
   ApplyResult result;
+  if (running_) {
+    // A master that died is forgotten here and started again below; one that is alive but
+    // silent (re-executing on a loaded host) is waited for: this apply fails and is retried.
+    if (auto table = poll(); !table && running_) {
+      result.error = master_still_running(table.error());
+      return result;
+    }
+  }
   // `desired` with listeners left out or kept as they ran; copied only when one is (a Model of
   // 10,000 listeners is ~6 MB, and most applies change nothing in it).
   std::optional<Model> adjusted;

@@ -76,6 +76,16 @@ long long elapsed_ms(Clock& clock, Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - since).count();
 }
 
+// Whether `pid` is a live (not zombie) process whose name is haproxy's: a pid reused by
+// something else since is not the master.
+bool runs_haproxy(int pid) {
+  if (!process_running(pid)) return false;
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  std::getline(comm, name);
+  return name.starts_with("haproxy");
+}
+
 }  // namespace
 
 HaproxyMaster::HaproxyMaster(HaproxyPaths paths, MasterCli& cli, Clock& clock)
@@ -84,7 +94,17 @@ HaproxyMaster::HaproxyMaster(HaproxyPaths paths, MasterCli& cli, Clock& clock)
 Result<ProcessTable> HaproxyMaster::status() {
   auto answer = cli_.to_master("show proc");
   if (!answer) return std::unexpected(answer.error());
-  return parse_show_proc(*answer);
+  auto table = parse_show_proc(*answer);
+  if (table) {
+    last_pid_ = table->master.pid;
+    last_answer_ = clock_.now();
+  }
+  return table;
+}
+
+bool HaproxyMaster::taken_for_dead(Clock::duration patience) const {
+  if (last_pid_ <= 0 || clock_.now() - last_answer_ >= patience) return true;
+  return !runs_haproxy(last_pid_);
 }
 
 Result<ProcessTable> HaproxyMaster::start(std::chrono::milliseconds timeout, std::stop_token stop) {

@@ -22,6 +22,11 @@
 
 namespace berth::haproxy {
 
+// How long a master whose process still runs may stay silent before it is taken for dead
+// (HaproxyMaster::taken_for_dead): far beyond any re-exec measured, short enough that a hung
+// master is replaced within a few resync periods.
+inline constexpr std::chrono::seconds kMasterPatience{10};
+
 struct HaproxyPaths {
   std::string binary = "/usr/sbin/haproxy";
   std::filesystem::path config;         // the config the master loads (and reloads)
@@ -36,8 +41,18 @@ class HaproxyMaster {
 
   const HaproxyPaths& paths() const { return paths_; }
 
-  // `show proc` now. kTransport/kTimeout when no master answers (not running, or dead).
+  // `show proc` now. kTransport/kTimeout when no master answers (not running, or dead, or
+  // only busy: it refuses connections while it re-executes for a reload).
   Result<ProcessTable> status();
+
+  // Whether a master that does not answer now is to be taken for dead. The master that last
+  // answered here is alive while its pid still runs a process named haproxy: re-executing a
+  // big config on a loaded host (a sanitizer build, a busy CI machine) keeps it silent for far
+  // longer than the few ms a reload usually takes, and a second master started beside it
+  // would split the host ports between two processes. It is taken for dead when that process
+  // is gone, when none ever answered here, or when it has been silent for `patience` (a hung
+  // master; or one in another pid namespace, whose pid means nothing here).
+  bool taken_for_dead(Clock::duration patience) const;
 
   // Starts a master on paths().config and waits until `show proc` lists a worker. Errors:
   // kAlreadyExists when a master already answers on the socket (a second one would take the
@@ -62,6 +77,8 @@ class HaproxyMaster {
   HaproxyPaths paths_;
   MasterCli& cli_;
   Clock& clock_;
+  int last_pid_ = 0;                   // the master that last answered `show proc`
+  Clock::time_point last_answer_{};    // when it did
 };
 
 // `haproxy -c -f <config>`: whether HAProxy accepts a config file. kInvalid with HAProxy's own

@@ -3,7 +3,7 @@
 // clients see (which echo server answers, a port closing at once), what the master's reload
 // count says, and what a reload or restart by someone else keeps.
 //
-// Each test has its own 10-port block of 31910-31999 (docs/development.md), so ctest -j2 never
+// Each test has its own 10-port block of 31910-31999 or 19500-19599 (docs/development.md), so ctest -j2 never
 // makes two HAProxies bind the same port; every HAProxy process is stopped by PID at the end.
 #include "haproxy/range/range_driver.h"
 
@@ -75,7 +75,7 @@ class RangeDriverTest : public ::testing::Test {
   }
 
   std::unique_ptr<RangeDriver> make_driver(std::size_t chunk = 4) {
-    return std::make_unique<RangeDriver>(settings(chunk), env_.cli, SystemClock::instance());
+    return std::make_unique<RangeDriver>(settings(chunk), cli_, SystemClock::instance());
   }
 
   Listener listener(int host_port, std::vector<Server> servers, BackendOptions options = {}) const {
@@ -110,6 +110,7 @@ class RangeDriverTest : public ::testing::Test {
 
   int first_;
   HaproxyEnv env_;
+  testenv::SilenceableCli cli_{env_.cli};
   Endpoint a_{"a", "127.0.0.2"};
   Endpoint b_{"b", "127.0.0.3"};
 };
@@ -240,6 +241,31 @@ TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply)
   EXPECT_GT(driver->reconciled_commands(), 0u);
   EXPECT_EQ(served_by(port(0)), "a");
   EXPECT_EQ(driver->stats().reloads, 0u) << "set right through the Runtime API";
+}
+
+// A master that does not answer while its process runs on is slow, not dead: a second master
+// beside it would find the pool held and leave every Service unrouted (seen under ASan load,
+// when an operator's reload re-executed for longer than the polls allow).
+TEST_F(RangeDriverTest, ASilentMasterWhoseProcessRunsIsWaitedForNotReplaced) {
+  first_ = 19500;
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  const int master = env_.master.status().value_or(ProcessTable{}).master.pid;
+
+  cli_.silence_master(true);
+  auto waited = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  cli_.silence_master(false);
+  ASSERT_FALSE(waited.ok());
+  EXPECT_NE(waited.error->message.find("still runs"), std::string::npos) << waited.error->describe();
+  EXPECT_EQ(driver->stats().restarts, 0u);
+
+  auto answered = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  ASSERT_TRUE(answered.ok()) << why(answered);
+  EXPECT_EQ(answered.action, Action::kRuntime);
+  EXPECT_EQ(driver->stats().starts, 1u);
+  EXPECT_EQ(env_.master.status().value_or(ProcessTable{}).master.pid, master);
+  EXPECT_EQ(served_by(port(0)), "a");
+  EXPECT_EQ(served_by(port(1)), "b");
 }
 
 TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {

@@ -39,6 +39,7 @@ namespace {
 using namespace std::chrono_literals;
 using testenv::HaproxyEnv;
 using testenv::PortHolder;
+using testenv::SilenceableCli;
 using Action = ApplyResult::Action;
 
 constexpr auto kIo = 2s;
@@ -158,7 +159,7 @@ std::optional<ServerState> slot_state(const ServersState& state, int port, std::
 
 class DriverTest : public ::testing::Test {
  protected:
-  DriverTest() : cli_(env_.cli), renderer_(*ConfigRenderer::create(std::string(ConfigRenderer::default_template()))) {}
+  DriverTest() : silenceable_(env_.cli), cli_(silenceable_), renderer_(*ConfigRenderer::create(std::string(ConfigRenderer::default_template()))) {}
 
   void SetUp() override {
     ASSERT_EQ(::access(testenv::kHaproxyBinary, X_OK), 0) << testenv::kHaproxyBinary << " is not installed";
@@ -234,6 +235,7 @@ class DriverTest : public ::testing::Test {
   }
 
   HaproxyEnv env_;
+  SilenceableCli silenceable_;
   RecordingCli cli_;
   ConfigRenderer renderer_;
   Endpoint a_{"a", "127.0.0.2"};
@@ -665,6 +667,35 @@ TEST_F(DriverTest, AKilledMasterIsNoticedAndStartedAgain) {
   EXPECT_EQ(driver->stats().restarts, 1u);
   const ProcessTable after = status();
   EXPECT_NE(after.master.pid, before.master.pid);
+  EXPECT_EQ(served_by(p), "a");
+}
+
+// A master that does not answer while its process still runs is slow, not dead: starting a
+// second one beside it would split the host ports between two processes (it happened under
+// ASan load, when a re-exec took longer than the few polls a reload usually needs).
+TEST_F(DriverTest, ASilentMasterWhoseProcessRunsIsWaitedForNotReplaced) {
+  const auto ports = free_ports(1);
+  ASSERT_EQ(ports.size(), 1u);
+  const int p = ports[0];
+  const Model desired = model({listener(p, {a_.server()})});
+  auto driver = make_driver();
+  ASSERT_TRUE(apply(*driver, desired).ok());
+  const ProcessTable before = status();
+
+  silenceable_.silence_master(true);
+  EXPECT_FALSE(driver->poll());
+  auto waited = apply(*driver, model({listener(p, {a_.server(), b_.server()})}));
+  silenceable_.silence_master(false);
+  ASSERT_FALSE(waited.ok());
+  EXPECT_NE(waited.error->message.find("still runs"), std::string::npos) << waited.error->describe();
+  EXPECT_EQ(driver->stats().restarts, 0u);
+  EXPECT_EQ(driver->stats().starts, 1u);
+
+  auto answered = apply(*driver, desired);
+  ASSERT_TRUE(answered.ok()) << why(answered);
+  EXPECT_EQ(answered.action, Action::kNone);
+  EXPECT_EQ(driver->stats().starts, 1u);
+  EXPECT_EQ(status().master.pid, before.master.pid);
   EXPECT_EQ(served_by(p), "a");
 }
 

@@ -11,11 +11,14 @@
 
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -103,6 +106,25 @@ inline std::string test_config(const std::filesystem::path& dir, const std::vect
   }
   return text;
 }
+
+// A master CLI that can be made silent: the master's socket refuses while its process runs on,
+// as when it re-executes a big config on a loaded host.
+class SilenceableCli final : public MasterCli {
+ public:
+  explicit SilenceableCli(MasterCli& inner) : inner_(inner) {}
+  Result<std::string> to_master(std::string_view command) override {
+    if (silent_) return make_error(ErrorCode::kTransport, "connect: Connection refused (the test silenced the master)");
+    return inner_.to_master(command);
+  }
+  Result<std::vector<std::string>> to_worker(int pid, std::span<const std::string> commands) override {
+    return inner_.to_worker(pid, commands);
+  }
+  void silence_master(bool silent) { silent_ = silent; }
+
+ private:
+  MasterCli& inner_;
+  std::atomic<bool> silent_{false};
+};
 
 // A TempDir holding everything of one HAProxy master, and the objects that drive it.
 struct HaproxyEnv {

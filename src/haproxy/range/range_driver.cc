@@ -57,7 +57,7 @@ Result<ProcessTable> RangeDriver::poll() {
     table = master_.status();
   }
   if (!table) {
-    if (running_) {
+    if (running_ && master_.taken_for_dead(kMasterPatience)) {
       log_->warn("haproxy master stopped answering: {}; it will be started again", table.error().describe());
       running_ = false;
       current_.reset();
@@ -351,7 +351,14 @@ std::string RangeDriver::backend_of(int host_port) const {
 ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
   if (!attached_) attach(global, desired);
   if (running_) {
-    auto table = poll();  // a master that died is forgotten here and started again below
+    // A master that died is forgotten here and started again below; one that is alive but
+    // silent (re-executing on a loaded host) is waited for: this apply fails and is retried.
+    auto table = poll();
+    if (!table && running_) {
+      ApplyResult waiting;
+      waiting.error = master_still_running(table.error());
+      return waiting;
+    }
     // A worker berth did not see start: someone else reloaded HAProxy (an operator, a restarted
     // container's master). It loaded the files, which may lag the Runtime API by the moments
     // after a change that berth spends writing them: set right what differs.
