@@ -33,15 +33,22 @@ build-asan: deps
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# After a failing ctest run: the chaos run's verdict, last in the log (ctest printed its output
+# where the test ended, far above).
+CHAOS_FAILURES := $(CURDIR)/scripts/chaos-failures
+
 # Builds only what ctest runs (the `tests` target: not the benchmarks, which `make bench` builds).
 test-plain: deps
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS) --target tests
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	rm -f $(BUILD)/chaos-short.json
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) || { $(CHAOS_FAILURES) $(abspath $(BUILD))/chaos-short.json; exit 1; }
 
 test-asan: build-asan
+	rm -f $(ASAN_BUILD)/chaos-short.json
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) \
+	  || { $(CHAOS_FAILURES) $(abspath $(ASAN_BUILD))/chaos-short.json; exit 1; }
 
 # ThreadSanitizer: only the tests of the threaded parts are built (test/tsan.cmake says which).
 build-tsan: deps
