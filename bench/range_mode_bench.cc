@@ -5,6 +5,7 @@
 //   range_mode_bench [--listen-mode both|range|port] [--big N] [--samples N] [--churn N]
 //                    [--range-backend-chunk N] [--gather-delay D] [--min-reload-interval D]
 //                    [--berth-log-dir DIR]   (each mode's berth log is copied there at its end)
+//                    [--berth-log-level info|debug]   (debug: each sync's and update's timings)
 //
 // For each listen mode (range first), a kube-sim, a berth and its HAProxy of their own, host
 // ports 20000-29999 and 32000-32767 on 127.0.0.1 (docs/development.md), berth's own defaults
@@ -107,6 +108,7 @@ struct Params {
   int churn = 1000;
   int chunk = 1024;
   std::string berth_log_dir;  // when set, each mode's berth log is copied there at its end
+  std::string berth_log_level = "info";  // debug: each sync's and runtime update's timings
   // berth's own defaults unless given (reported in every JSON line).
   std::string gather_delay = berth::format_go_duration(berth::app::DataplaneOptions{}.gather_delay);
   std::string min_reload_interval = berth::format_go_duration(berth::app::DataplaneOptions{}.min_reload_interval);
@@ -211,7 +213,7 @@ class ModeBench {
                                             {"--kube-api-qps", "500"},
                                             {"--kube-api-burst", "500"},
                                             {"--port-quarantine", "0s"},
-                                            {"--log-level", "info"}};
+                                            {"--log-level", p.berth_log_level}};
     if (mode == "range") f["--range-backend-chunk"] = std::to_string(p.chunk);
     return f;
   }
@@ -714,7 +716,8 @@ int main(int argc, char** argv) {
   Params p;
   const std::string usage = fmt::format(
       "usage: {} [--listen-mode both|range|port] [--big N] [--samples N] [--churn N] [--range-backend-chunk N] "
-      "[--gather-delay D] [--min-reload-interval D] [--berth-log-dir DIR]\n",
+      "[--gather-delay D] [--min-reload-interval D] [--berth-log-dir DIR]\n"
+      "                        [--berth-log-level info|debug]\n",
       argv[0]);
   try {
     for (int i = 1; i < argc; i += 2) {
@@ -734,6 +737,8 @@ int main(int argc, char** argv) {
         p.churn = std::stoi(value);
       } else if (flag == "--berth-log-dir") {
         p.berth_log_dir = value;
+      } else if (flag == "--berth-log-level" && (value == "info" || value == "debug")) {
+        p.berth_log_level = value;
       } else if (flag == "--range-backend-chunk") {
         p.chunk = std::stoi(value);
       } else if ((flag == "--gather-delay" || flag == "--min-reload-interval") && !berth::parse_go_duration(value)) {

@@ -25,17 +25,6 @@ void mirror(const std::vector<MirroredCounter<Stats>>& counters, const Stats& st
   for (const auto& c : counters) c.family.with(labels).mirror(static_cast<double>(stats.*c.field));
 }
 
-std::string_view apply_action_label(const haproxy::ApplyResult& result) {
-  if (!result.ok()) return "failed";
-  switch (result.action) {
-    case haproxy::ApplyResult::Action::kNone: return "none";
-    case haproxy::ApplyResult::Action::kRuntime: return "runtime";
-    case haproxy::ApplyResult::Action::kReload: return "reload";
-    case haproxy::ApplyResult::Action::kStart: return "start";
-  }
-  return "none";
-}
-
 }  // namespace
 
 void register_exported_metrics(metrics::Registry& registry, const MetricSources& sources) {
@@ -198,7 +187,7 @@ std::function<void(const haproxy::ApplyResult&, Clock::duration)> apply_observer
                                      "count as failed.",
                                      {"action"}, {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
   return [&duration, &reasons, &applies](const haproxy::ApplyResult& result, Clock::duration took) {
-    applies.with({std::string(apply_action_label(result))}).observe(std::chrono::duration<double>(took).count());
+    applies.with({std::string(result.label())}).observe(std::chrono::duration<double>(took).count());
     if (!result.reloaded()) return;
     std::set<std::string_view> kinds;
     for (const auto& reason : result.reasons) kinds.insert(haproxy::reload_reason_kind(reason));

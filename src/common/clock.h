@@ -38,4 +38,7 @@ class SystemClock final : public Clock {
   static SystemClock& instance();
 };
 
+// A duration in milliseconds with fractions, for logs ("took_ms=12.3").
+inline double milliseconds(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
 }  // namespace berth

@@ -105,7 +105,9 @@ void HaproxySync::publish(const BuiltModel& built) {
 
 HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   syncs_.fetch_add(1);
+  const Clock::time_point started = clock_.now();
   BuiltModel built = builder_.build(services_.list(), slices_.list(), {});
+  const Clock::time_point built_at = clock_.now();
   listeners_.store(built.model.listeners.size());
 
   // Outcome Warnings stand while their port is still wanted by the same Service and unserved.
@@ -130,7 +132,12 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   // long (haproxy -c, a new worker), so the spacing does not grow with the reload's own duration.
   const Clock::time_point apply_started = clock_.now();
   haproxy::ApplyResult result = applier_.apply(config_.global, built.model, stop);
-  if (config_.observe_apply) config_.observe_apply(result, clock_.now() - apply_started);
+  const Clock::time_point applied_at = clock_.now();
+  if (config_.observe_apply) config_.observe_apply(result, applied_at - apply_started);
+  // Where a sync's time goes, for benchmarks and for an operator chasing latency at scale.
+  log_->debug("sync listeners={} build_ms={:.1f} apply_ms={:.1f} action={}", built.model.listeners.size(),
+              milliseconds(built_at - started), milliseconds(applied_at - apply_started),
+              result.label());
   if (result.reloaded()) last_reload_ = apply_started;
   for (const auto& [port, why] : result.unavailable) {
     auto owner = built.owner.find(port);

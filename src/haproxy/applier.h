@@ -8,6 +8,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.h"
@@ -26,6 +27,17 @@ struct ApplyResult {
 
   bool ok() const { return !error.has_value(); }
   bool reloaded() const { return action == Action::kReload || action == Action::kStart; }
+  // "failed", "none", "runtime", "reload" or "start": a metric label and a log word.
+  std::string_view label() const {
+    if (!ok()) return "failed";
+    switch (action) {
+      case Action::kNone: return "none";
+      case Action::kRuntime: return "runtime";
+      case Action::kReload: return "reload";
+      case Action::kStart: return "start";
+    }
+    return "none";
+  }
 };
 
 class Applier {

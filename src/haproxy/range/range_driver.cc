@@ -271,7 +271,9 @@ void RangeDriver::reconcile(int worker) {
 ApplyResult RangeDriver::apply_runtime(RangeState next, const std::vector<std::string>& commands,
                                        const std::set<std::string>& touched) {
   ApplyResult result{.action = ApplyResult::Action::kRuntime, .runtime_commands = commands.size()};
+  const Clock::time_point sent = clock_.now();
   auto answers = to_current_worker(commands);
+  const Clock::time_point answered = clock_.now();
   if (!answers) {
     result.error = answers.error();
     return result;
@@ -301,6 +303,9 @@ ApplyResult RangeDriver::apply_runtime(RangeState next, const std::vector<std::s
   if (auto ok = save_server_state(touched); !ok) {
     log_->warn("runtime update applied but the server state could not be saved: {}", ok.error().describe());
   }
+  // The port serves once the commands are answered; the files are written after, on this thread.
+  log_->debug("runtime update commands={} commands_ms={:.1f} files_ms={:.1f}", commands.size(),
+              milliseconds(answered - sent), milliseconds(clock_.now() - answered));
   return result;
 }
 
@@ -407,7 +412,10 @@ ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& d
   const std::optional<RangeState>& base = running_ ? current_ : kNothingKnown;  // no copy of 10,000 routes
   if (base && current_global_ != global) reasons.push_back("global settings changed");
   if (running_ && !current_) reasons.push_back(std::string(kUnconfirmedConfigReason));
+  const Clock::time_point plan_started = clock_.now();
   RangePlan plan = plan_range_update(base, *wanted, settings_.policy, files_);
+  log_->debug("range plan routes={} commands={} reload={} plan_ms={:.1f}", plan.next.routes.size(),
+              plan.commands.size(), plan.needs_reload(), milliseconds(clock_.now() - plan_started));
   if (base && reasons.empty() && !plan.needs_reload()) {
     if (plan.empty()) return result;
     ApplyResult runtime = apply_runtime(std::move(plan.next), plan.commands, plan.touched_backends);
