@@ -53,6 +53,28 @@ TEST(RangePlan, AFreshLayoutHasAChunkOfTheDefaultKindAndRoutesEveryPort) {
   EXPECT_EQ(state.layout.backends.at(route.backend).kind, kind_of(BackendOptions{}));
 }
 
+// The plan passes over routes that are as wanted without working out their slots; that test
+// must see the servers, not only how many there are.
+TEST(RangePlan, ARouteIsLeftAloneOnlyWhenItsSlotsHoldExactlyTheWantedServers) {
+  const Server a = server("10.0.0.7", 3306);
+  const Server b = server("10.0.0.8", 3306);
+  const Model wanted = model({listener(20000, {a, b})});
+  RangeState state = started(wanted);
+  Slots& slots = state.routes.at(20000).slots;
+  ASSERT_EQ(slots, (Slots{a, b}));
+
+  std::swap(slots[0], slots[1]);
+  EXPECT_TRUE(plan_range_update(state, wanted, kPolicy, kFiles).empty()) << "slot order is HAProxy's business";
+
+  slots = Slots{a, a};  // a server twice (as a running worker could report it), b nowhere
+  const auto fixed = plan_range_update(state, wanted, kPolicy, kFiles);
+  ASSERT_FALSE(fixed.needs_reload());
+  EXPECT_TRUE(std::ranges::any_of(fixed.commands, [](const std::string& c) { return c.find("10.0.0.8") != std::string::npos; }))
+      << "b must be given a slot";
+  EXPECT_EQ(fixed.next.routes.at(20000).slots.size(), 2u);
+  EXPECT_TRUE(std::ranges::count(fixed.next.routes.at(20000).slots, std::optional<Server>(b)) == 1);
+}
+
 TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
   const auto state = started(Model{});
   BackendOptions options;

@@ -1,6 +1,7 @@
 #include "haproxy/range/range_plan.h"
 
 #include <algorithm>
+#include <bitset>
 #include <map>
 #include <string_view>
 #include <unordered_set>
@@ -49,6 +50,30 @@ class FreeBackends {
  private:
   std::map<std::string, std::set<std::pair<std::size_t, std::string>>> by_kind_;
 };
+
+// Whether `route` already routes as `listener` says (its backend's kind aside): planning it
+// would change nothing. The slots hold exactly the listener's servers, each once, in any order
+// (listener.servers is sorted and unique).
+bool routes_as(const Route& route, const Listener& listener) {
+  if (route.maxconn != listener.options.maxconn || route.allow_sources != listener.options.allow_sources ||
+      route.service != listener.service) {
+    return false;
+  }
+  const auto& servers = listener.servers;
+  std::bitset<64> seen;  // more servers than that: the full path below decides
+  if (servers.size() > seen.size()) return false;
+  std::size_t held = 0;
+  for (const auto& slot : route.slots) {
+    if (!slot) continue;
+    auto at = std::lower_bound(servers.begin(), servers.end(), *slot);
+    if (at == servers.end() || *at != *slot) return false;
+    const auto index = static_cast<std::size_t>(at - servers.begin());
+    if (seen[index]) return false;
+    seen[index] = true;
+    ++held;
+  }
+  return held == servers.size();
+}
 
 std::string describe(int port, const Listener& listener) {
   return fmt::format("{} ({}/{}:{})", port, listener.service.ns, listener.service.name, listener.service.port);
@@ -164,6 +189,11 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
   for (int port : ports) {
     auto wanted = desired.listeners.find(port);
     Route& route = next.routes.at(port);
+    // Most routes are as wanted: tell so without working out their slots (10,000 a plan).
+    if (wanted != desired.listeners.end() && routes_as(route, wanted->second) &&
+        kind_of(wanted->second.options) == next.layout.backends.at(route.backend).kind) {
+      continue;
+    }
     std::optional<Slots> slots;
     if (wanted != desired.listeners.end() &&
         kind_of(wanted->second.options) == next.layout.backends.at(route.backend).kind) {
