@@ -163,8 +163,9 @@ struct ModelBuilder::ServiceView {
   };
   std::vector<Port> ports;
 
-  bool made_from(const ServicePtr& s, const std::vector<SlicePtr>& from) const {
-    return service == s && std::ranges::equal(slices, from, {}, &SlicePtr::get, &SlicePtr::get);
+  bool made_from(const ServicePtr& s, const std::vector<const SlicePtr*>& from) const {
+    return service == s && std::ranges::equal(slices, from, {}, &SlicePtr::get,
+                                              [](const SlicePtr* slice) { return slice->get(); });
   }
 };
 
@@ -231,17 +232,19 @@ BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const st
       return std::hash<std::string_view>{}(n.first) * 31 + std::hash<std::string_view>{}(n.second);
     }
   };
-  std::unordered_map<ServiceName, std::vector<SlicePtr>, NameHash> slices_of;
+  // Pointers into `slices`: a shared_ptr is copied only into a view that is worked out anew.
+  std::unordered_map<ServiceName, std::vector<const SlicePtr*>, NameHash> slices_of;
+  slices_of.reserve(slices.size());
   for (const SlicePtr& slice : slices) {
     if (!slice || slice->service_name.empty()) continue;
     if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: nothing to dial
-    slices_of[{slice->meta.namespace_, slice->service_name}].push_back(slice);
+    slices_of[{slice->meta.namespace_, slice->service_name}].push_back(&slice);
   }
   for (auto& [name, list] : slices_of) {
     if (list.size() < 2) continue;
-    std::ranges::sort(list, [](const SlicePtr& a, const SlicePtr& b) {
-      return std::tie(a->meta.name, a->meta.uid, a->meta.resource_version) <
-             std::tie(b->meta.name, b->meta.uid, b->meta.resource_version);
+    std::ranges::sort(list, [](const SlicePtr* a, const SlicePtr* b) {
+      return std::tie((*a)->meta.name, (*a)->meta.uid, (*a)->meta.resource_version) <
+             std::tie((*b)->meta.name, (*b)->meta.uid, (*b)->meta.resource_version);
     });
   }
 
@@ -259,20 +262,23 @@ BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const st
   }
 
   std::lock_guard lock(memo_mu_);
-  Memo memo;
-  memo.reserve(marked.size());
+  // The memo is updated in place: entries this build does not touch are dropped at its end.
+  const std::uint64_t generation = ++memo_generation_;
   std::vector<const ServiceView*> views;
   views.reserve(marked.size());
-  static const std::vector<SlicePtr> kNoSlices;
+  static const std::vector<const SlicePtr*> kNoSlices;
   for (const auto& [name, service] : marked) {
     auto own = slices_of.find(name);
-    const std::vector<SlicePtr>& own_slices = own == slices_of.end() ? kNoSlices : own->second;
-    auto known = memo_.find(service->get());
-    std::shared_ptr<const ServiceView> view = known != memo_.end() && known->second->made_from(*service, own_slices)
-                                                  ? known->second
-                                                  : view_of(*service, own_slices);
-    views.push_back(view.get());
-    memo.emplace(service->get(), std::move(view));
+    const std::vector<const SlicePtr*>& own_slices = own == slices_of.end() ? kNoSlices : own->second;
+    MemoEntry& entry = memo_[service->get()];
+    if (!entry.view || !entry.view->made_from(*service, own_slices)) {
+      std::vector<SlicePtr> copies;
+      copies.reserve(own_slices.size());
+      for (const SlicePtr* slice : own_slices) copies.push_back(*slice);
+      entry.view = view_of(*service, std::move(copies));
+    }
+    entry.generation = generation;
+    views.push_back(entry.view.get());
   }
 
   BuiltModel built;
@@ -334,7 +340,7 @@ BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const st
     if (extra != server_warnings.end()) all.insert(extra->second.begin(), extra->second.end());
     built.warnings.emplace(view->key, std::vector<Warning>(all.begin(), all.end()));
   }
-  memo_ = std::move(memo);
+  std::erase_if(memo_, [&](const auto& entry) { return entry.second.generation != generation; });
   return built;
 }
 

@@ -56,6 +56,7 @@
 // Thread-safety: build() may be called from any thread; calls are serialized.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,7 +113,11 @@ class ModelBuilder {
 
  private:
   struct ServiceView;  // what one Service and its slices decide (model_builder.cc)
-  using Memo = std::unordered_map<const kube::Service*, std::shared_ptr<const ServiceView>>;
+  struct MemoEntry {
+    std::shared_ptr<const ServiceView> view;
+    std::uint64_t generation = 0;  // the last build that used it
+  };
+  using Memo = std::unordered_map<const kube::Service*, MemoEntry>;
   std::shared_ptr<const ServiceView> view_of(const ServicePtr& service, std::vector<SlicePtr> slices) const;
 
   controller::AnnotationConfig config_;
@@ -120,6 +125,7 @@ class ModelBuilder {
   bool allow_loopback_endpoints_ = false;
   mutable std::mutex memo_mu_;
   mutable Memo memo_;  // the last build's views, by Service; guarded by memo_mu_
+  mutable std::uint64_t memo_generation_ = 0;  // guarded by memo_mu_
 };
 
 }  // namespace berth::dataplane
