@@ -31,7 +31,7 @@ struct Port {
   BackendOptions options = {};
 };
 
-Model model(const std::vector<Port>& ports) {
+Model ports_model(const std::vector<Port>& ports) {
   Model m;
   for (const auto& p : ports) {
     m.listeners[p.host_port] = Listener{.host_port = p.host_port,
@@ -214,7 +214,7 @@ TEST_F(RangeConfigTest, FilesThatAlreadyHoldTheirTextAreNotWrittenAgain) {
   testing::TempDir dir;
   const RangeFiles files = RangeFiles::in(dir.path());
   const Server a = server("10.0.0.1", 3306);
-  const RangeState first = step(std::nullopt, model({{kFirst, "orders", {a}}}));
+  const RangeState first = step(std::nullopt, ports_model({{kFirst, "orders", {a}}}));
   ASSERT_TRUE(write_range_files(files, first, {}, true));
   const std::string backend = first.routes.at(kFirst).backend;
   const ino_t ports = inode(files.ports_map), maxconn = inode(files.maxconn_map), acl = inode(files.acl_file(backend));
@@ -225,7 +225,7 @@ TEST_F(RangeConfigTest, FilesThatAlreadyHoldTheirTextAreNotWrittenAgain) {
   EXPECT_EQ(inode(files.acl_file(backend)), acl);
 
   // A new port: ports.map and services.map change, maxconn.map and the ACL files do not.
-  const RangeState second = step(first, model({{kFirst, "orders", {a}}, {kFirst + 1, "billing", {a}}}));
+  const RangeState second = step(first, ports_model({{kFirst, "orders", {a}}, {kFirst + 1, "billing", {a}}}));
   ASSERT_TRUE(write_range_files(files, second, {second.routes.at(kFirst + 1).backend}, false));
   EXPECT_NE(inode(files.ports_map), ports);
   EXPECT_EQ(inode(files.maxconn_map), maxconn);
@@ -240,13 +240,13 @@ TEST_F(RangeConfigTest, FilesThatAlreadyHoldTheirTextAreNotWrittenAgain) {
 
 TEST_F(RangeConfigTest, ANewPortTakesTheFirstFreeBackendOfItsKindNeverARoutedOrDrainingOne) {
   const Server a = server("10.0.0.1", 3306);
-  const RangeState first = step(std::nullopt, model({{kFirst, "orders", {a}}}));
+  const RangeState first = step(std::nullopt, ports_model({{kFirst, "orders", {a}}}));
   ASSERT_EQ(first.layout.backends.size(), 4u);
   const std::string routed = first.routes.at(kFirst).backend;
   // The port goes: its backend drains. The next port must take neither.
-  const RangeState drained = step(first, model({}));
+  const RangeState drained = step(first, ports_model({}));
   ASSERT_TRUE(drained.draining.contains(routed));
-  const RangePlan plan = plan_range_update(drained, model({{kFirst + 1, "billing", {a}}}), policy_, files_);
+  const RangePlan plan = plan_range_update(drained, ports_model({{kFirst + 1, "billing", {a}}}), policy_, files_);
   ASSERT_FALSE(plan.needs_reload());
   const std::string taken = plan.next.routes.at(kFirst + 1).backend;
   EXPECT_NE(taken, routed);
@@ -257,7 +257,7 @@ TEST_F(RangeConfigTest, ANewPortTakesTheFirstFreeBackendOfItsKindNeverARoutedOrD
   // Another kind has no backends yet: a reload grows it.
   BackendOptions unchecked;
   unchecked.check = CheckKind::kNone;
-  const RangePlan other = plan_range_update(drained, model({{kFirst + 1, "cache", {a}, unchecked}}), policy_, files_);
+  const RangePlan other = plan_range_update(drained, ports_model({{kFirst + 1, "cache", {a}, unchecked}}), policy_, files_);
   EXPECT_TRUE(other.needs_reload());
   EXPECT_EQ(other.next.layout.backends.size(), 8u);
 }

@@ -78,20 +78,6 @@ class RangeDriverTest : public ::testing::Test {
     return std::make_unique<RangeDriver>(settings(chunk), cli_, SystemClock::instance());
   }
 
-  Listener listener(int host_port, std::vector<Server> servers, BackendOptions options = {}) const {
-    std::sort(servers.begin(), servers.end());
-    return Listener{.host_port = host_port,
-                    .service = ServiceRef{.ns = "tenant", .name = fmt::format("db{}", host_port), .port = 3306},
-                    .options = std::move(options),
-                    .servers = std::move(servers)};
-  }
-
-  Model model(std::vector<Listener> listeners) const {
-    Model m;
-    for (auto& l : listeners) m.listeners[l.host_port] = std::move(l);
-    return m;
-  }
-
   ApplyResult apply(RangeDriver& driver, const Model& desired) {
     auto result = driver.apply(global(), desired, {});
     env_.guard.watch(env_.master.status());
@@ -117,19 +103,19 @@ class RangeDriverTest : public ::testing::Test {
 
 TEST_F(RangeDriverTest, PortsComeAndGoThroughTheRuntimeApiWithNoReload) {
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(port(0), {a_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(port(0), {a_.server()})}));
   ASSERT_EQ(started.action, Action::kStart) << why(started);
   EXPECT_EQ(served_by(port(0)), "a");
   // Bound, but no Service: accepted and closed at once.
   EXPECT_TRUE(served_by(port(1)).starts_with("error")) << served_by(port(1));
   const int reloads_before = reloads();
 
-  auto added = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  auto added = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()})}));
   ASSERT_TRUE(added.ok()) << why(added);
   EXPECT_EQ(added.action, Action::kRuntime);
   EXPECT_EQ(served_by(port(1)), "b");
 
-  auto removed = apply(*driver, model({listener(port(1), {b_.server()})}));
+  auto removed = apply(*driver, routed_model({db_listener(port(1), {b_.server()})}));
   ASSERT_TRUE(removed.ok()) << why(removed);
   EXPECT_EQ(removed.action, Action::kRuntime);
   EXPECT_TRUE(served_by(port(0)).starts_with("error")) << served_by(port(0));
@@ -146,12 +132,12 @@ TEST_F(RangeDriverTest, PortsComeAndGoThroughTheRuntimeApiWithNoReload) {
 TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedAfter) {
   first_ = 31920;
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(0), {a_.server()})})).ok());
   auto session = testing::session_with("127.0.0.1", port(0), "a", kIo);
   ASSERT_TRUE(session) << session.error().describe();
   const std::string backend = driver->current()->routes.at(port(0)).backend;
 
-  auto removed = apply(*driver, model({}));
+  auto removed = apply(*driver, routed_model({}));
   ASSERT_EQ(removed.action, Action::kRuntime) << why(removed);
   EXPECT_TRUE(served_by(port(0)).starts_with("error"));
   EXPECT_TRUE((*session)->round_trip("still here", kIo)) << "removing a port cut its session";
@@ -159,7 +145,7 @@ TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedA
   {
     // `berth status` sees the session of the removed port no more (no port maps to its backend),
     // and the session of a served port on that port's backend.
-    ASSERT_TRUE(apply(*driver, model({listener(port(2), {a_.server()})})).ok());
+    ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(2), {a_.server()})})).ok());
     auto other = testing::session_with("127.0.0.1", port(2), "a", kIo);
     ASSERT_TRUE(other) << other.error().describe();
     auto stats = read_runtime_stats(env_.cli, driver->files().ports_map.string());
@@ -172,14 +158,14 @@ TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedA
     EXPECT_EQ(driver->backend_of(port(2)), driver->current()->routes.at(port(2)).backend);
   }
   // A new port of the same kind does not get the draining backend.
-  ASSERT_TRUE(apply(*driver, model({listener(port(1), {b_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(1), {b_.server()})})).ok());
   EXPECT_NE(driver->current()->routes.at(port(1)).backend, backend);
 
   session->reset();  // the session ends; the next apply frees the backend
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (driver->current()->draining.contains(backend) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);  // HAProxy notices the close asynchronously; bounded poll
-    apply(*driver, model({listener(port(1), {b_.server()})}));
+    apply(*driver, routed_model({db_listener(port(1), {b_.server()})}));
   }
   EXPECT_FALSE(driver->current()->draining.contains(backend));
   EXPECT_EQ(driver->stats().reloads, 0u);
@@ -188,9 +174,9 @@ TEST_F(RangeDriverTest, AHeldSessionOutlivesItsPortsRemovalAndItsBackendIsFreedA
 TEST_F(RangeDriverTest, AReloadOrRestartByOthersKeepsEveryRoute) {
   first_ = 31930;
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(0), {a_.server()})})).ok());
   // Routes set through the Runtime API only: a new port, and a port whose server changed.
-  auto changed = apply(*driver, model({listener(port(0), {b_.server()}), listener(port(1), {a_.server()})}));
+  auto changed = apply(*driver, routed_model({db_listener(port(0), {b_.server()}), db_listener(port(1), {a_.server()})}));
   ASSERT_EQ(changed.action, Action::kRuntime) << why(changed);
   ASSERT_EQ(served_by(port(0)), "b");
 
@@ -227,7 +213,7 @@ TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply)
   first_ = 31990;
   auto driver = make_driver();
   ASSERT_TRUE(apply(*driver, Model{}).ok());
-  const Model desired = model({listener(port(0), {a_.server()})});
+  const Model desired = routed_model({db_listener(port(0), {a_.server()})});
   ASSERT_EQ(apply(*driver, desired).action, Action::kRuntime);
   // As if the reload came while berth was still writing: ports.map without the new port.
   ASSERT_TRUE(write_file_atomically(driver->files().ports_map, "", 0600));
@@ -249,17 +235,17 @@ TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply)
 TEST_F(RangeDriverTest, ASilentMasterWhoseProcessRunsIsWaitedForNotReplaced) {
   first_ = 19500;
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(0), {a_.server()})})).ok());
   const int master = env_.master.status().value_or(ProcessTable{}).master.pid;
 
   cli_.silence_master(true);
-  auto waited = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  auto waited = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()})}));
   cli_.silence_master(false);
   ASSERT_FALSE(waited.ok());
   EXPECT_NE(waited.error->message.find("still runs"), std::string::npos) << waited.error->describe();
   EXPECT_EQ(driver->stats().restarts, 0u);
 
-  auto answered = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  auto answered = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()})}));
   ASSERT_TRUE(answered.ok()) << why(answered);
   EXPECT_EQ(answered.action, Action::kRuntime);
   EXPECT_EQ(driver->stats().starts, 1u);
@@ -273,7 +259,7 @@ TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {
   testenv::PortHolder holder(port(3));
   ASSERT_TRUE(holder.ok());
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(3), {b_.server()})}));
   ASSERT_EQ(started.action, Action::kStart) << why(started);
   EXPECT_TRUE(started.unavailable.contains(port(3)));
   EXPECT_EQ(served_by(port(0)), "a");
@@ -282,22 +268,22 @@ TEST_F(RangeDriverTest, APortAnotherProcessHoldsIsNeverBound) {
   EXPECT_NE(config.find(fmt::format("bind 127.0.0.1:{}-{}\n", port(4), port(9))), std::string::npos) << config;
   EXPECT_FALSE(driver->serves(port(3)));
   // Still held: the next apply reports it again and does not reload.
-  auto again = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})}));
+  auto again = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(3), {b_.server()})}));
   EXPECT_TRUE(again.unavailable.contains(port(3)));
   EXPECT_EQ(again.action, Action::kNone);
-  EXPECT_FALSE(driver->needs_reload(global(), model({listener(port(0), {a_.server()}), listener(port(3), {b_.server()})})))
+  EXPECT_FALSE(driver->needs_reload(global(), routed_model({db_listener(port(0), {a_.server()}), db_listener(port(3), {b_.server()})})))
       << "a port still held must not hold runtime changes back as a pending reload";
 }
 
 TEST_F(RangeDriverTest, AKindOutOfBackendsGrowsByAChunkInOneReload) {
   first_ = 31950;
   auto driver = make_driver(/*chunk=*/2);
-  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(0), {a_.server()})})).ok());
   EXPECT_EQ(driver->current()->layout.backends.size(), 2u);
-  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()})})).action,
+  ASSERT_EQ(apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {a_.server()})})).action,
             Action::kRuntime);
-  auto grown = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()}),
-                                     listener(port(2), {b_.server()})}));
+  auto grown = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {a_.server()}),
+                                     db_listener(port(2), {b_.server()})}));
   ASSERT_EQ(grown.action, Action::kReload) << why(grown);
   ASSERT_EQ(grown.reasons.size(), 1u);
   EXPECT_EQ(reload_reason_kind(grown.reasons.front()), "backends_outgrown") << grown.reasons.front();
@@ -306,8 +292,8 @@ TEST_F(RangeDriverTest, AKindOutOfBackendsGrowsByAChunkInOneReload) {
   // Another kind (a different timeout) gets backends of its own.
   BackendOptions other;
   other.timeout_server = 1h;
-  auto second_kind = apply(*driver, model({listener(port(0), {a_.server()}), listener(port(1), {a_.server()}),
-                                           listener(port(2), {b_.server()}), listener(port(3), {b_.server()}, other)}));
+  auto second_kind = apply(*driver, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {a_.server()}),
+                                           db_listener(port(2), {b_.server()}), db_listener(port(3), {b_.server()}, other)}));
   EXPECT_EQ(second_kind.action, Action::kReload);
   EXPECT_EQ(driver->current()->layout.backends.size(), 6u);
   EXPECT_EQ(served_by(port(3)), "b");
@@ -316,10 +302,10 @@ TEST_F(RangeDriverTest, AKindOutOfBackendsGrowsByAChunkInOneReload) {
 TEST_F(RangeDriverTest, MaxconnAndAllowSourcesChangeWithNoReload) {
   first_ = 31960;
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, model({listener(port(0), {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(port(0), {a_.server()})})).ok());
   BackendOptions limited;
   limited.maxconn = 1;
-  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, limited)})).action, Action::kRuntime);
+  ASSERT_EQ(apply(*driver, routed_model({db_listener(port(0), {a_.server()}, limited)})).action, Action::kRuntime);
   {
     auto first = testing::session_with("127.0.0.1", port(0), "a", kIo);
     ASSERT_TRUE(first) << first.error().describe();
@@ -327,11 +313,11 @@ TEST_F(RangeDriverTest, MaxconnAndAllowSourcesChangeWithNoReload) {
   }
   BackendOptions elsewhere;
   elsewhere.allow_sources = {*Cidr::parse("10.0.0.0/8")};
-  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, elsewhere)})).action, Action::kRuntime);
+  ASSERT_EQ(apply(*driver, routed_model({db_listener(port(0), {a_.server()}, elsewhere)})).action, Action::kRuntime);
   EXPECT_TRUE(served_by(port(0)).starts_with("error")) << "127.0.0.1 is not in 10.0.0.0/8";
   BackendOptions loopback;
   loopback.allow_sources = {*Cidr::parse("127.0.0.0/8")};
-  ASSERT_EQ(apply(*driver, model({listener(port(0), {a_.server()}, loopback)})).action, Action::kRuntime);
+  ASSERT_EQ(apply(*driver, routed_model({db_listener(port(0), {a_.server()}, loopback)})).action, Action::kRuntime);
   EXPECT_EQ(served_by(port(0)), "a");
   EXPECT_EQ(read_whole_file(driver->files().acl_file(driver->current()->routes.at(port(0)).backend)).value_or(""),
             "127.0.0.0/8\n");
@@ -343,11 +329,11 @@ TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyAdoptsItsStateWithNoRe
   BackendOptions limited;
   limited.maxconn = 7;
   limited.allow_sources = {*Cidr::parse("127.0.0.0/8")};
-  const Model before = model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()}, limited)});
+  const Model before = routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()}, limited)});
   std::optional<RangeState> ran;
   {
     auto first = make_driver();
-    ASSERT_TRUE(apply(*first, model({listener(port(0), {a_.server()})})).ok());
+    ASSERT_TRUE(apply(*first, routed_model({db_listener(port(0), {a_.server()})})).ok());
     ASSERT_EQ(apply(*first, before).action, Action::kRuntime);  // the config on disk is a runtime one's
     ran = first->current();
   }
@@ -361,8 +347,8 @@ TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyAdoptsItsStateWithNoRe
   EXPECT_EQ(second->current()->routes, ran->routes);
   EXPECT_EQ(second->current()->layout, ran->layout);
   // What it adopted it changes through the Runtime API, as the first one would have.
-  auto more = apply(*second, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()}, limited),
-                                    listener(port(2), {b_.server()})}));
+  auto more = apply(*second, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()}, limited),
+                                    db_listener(port(2), {b_.server()})}));
   EXPECT_EQ(more.action, Action::kRuntime) << why(more);
   EXPECT_EQ(served_by(port(2)), "b");
   EXPECT_EQ(served_by(port(0)), "a");
@@ -372,12 +358,12 @@ TEST_F(RangeDriverTest, ABerthThatCannotReadTheStateBackReloadsOnceAndKeepsServi
   first_ = 31980;
   {
     auto first = make_driver();
-    ASSERT_TRUE(apply(*first, model({listener(port(0), {a_.server()})})).ok());
+    ASSERT_TRUE(apply(*first, routed_model({db_listener(port(0), {a_.server()})})).ok());
   }
   // A config on disk that is not the one HAProxy was confirmed with.
   ASSERT_TRUE(write_file_atomically(sibling(env_.paths.config, ".applied"), "0000000000000000", 0600));
   auto second = make_driver();
-  auto adopted = apply(*second, model({listener(port(0), {a_.server()}), listener(port(1), {b_.server()})}));
+  auto adopted = apply(*second, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()})}));
   ASSERT_TRUE(adopted.ok()) << why(adopted);
   EXPECT_EQ(adopted.action, Action::kReload);
   ASSERT_EQ(adopted.reasons.size(), 1u);

@@ -18,19 +18,6 @@ namespace {
 const RangeFiles kFiles = RangeFiles::in("/var/lib/berth");
 const RangePolicy kPolicy{.chunk = 4, .min_servers = 2};
 
-Listener listener(int port, std::vector<Server> servers, BackendOptions options = {}) {
-  return Listener{.host_port = port,
-                  .service = ServiceRef{.ns = "tenant", .name = fmt::format("db{}", port), .port = 3306},
-                  .options = std::move(options),
-                  .servers = std::move(servers)};
-}
-
-Model model(std::vector<Listener> listeners) {
-  Model m;
-  for (auto& l : listeners) m.listeners[l.host_port] = std::move(l);
-  return m;
-}
-
 // What runs after a start with `desired`.
 RangeState started(const Model& desired) {
   auto plan = plan_range_update(std::nullopt, desired, kPolicy, kFiles);
@@ -45,7 +32,7 @@ std::size_t index_of(const std::vector<std::string>& commands, std::string_view 
 }
 
 TEST(RangePlan, AFreshLayoutHasAChunkOfTheDefaultKindAndRoutesEveryPort) {
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)})}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)})}));
   EXPECT_EQ(state.layout.backends.size(), 4u);
   ASSERT_TRUE(state.routes.contains(20000));
   const Route& route = state.routes.at(20000);
@@ -58,7 +45,7 @@ TEST(RangePlan, AFreshLayoutHasAChunkOfTheDefaultKindAndRoutesEveryPort) {
 TEST(RangePlan, ARouteIsLeftAloneOnlyWhenItsSlotsHoldExactlyTheWantedServers) {
   const Server a = server("10.0.0.7", 3306);
   const Server b = server("10.0.0.8", 3306);
-  const Model wanted = model({listener(20000, {a, b})});
+  const Model wanted = routed_model({db_listener(20000, {a, b})});
   RangeState state = started(wanted);
   Slots& slots = state.routes.at(20000).slots;
   ASSERT_EQ(slots, (Slots{a, b}));
@@ -80,7 +67,7 @@ TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
   BackendOptions options;
   options.maxconn = 5;
   options.allow_sources = {*Cidr::parse("10.1.0.0/16")};
-  auto plan = plan_range_update(state, model({listener(20001, {server("10.0.0.7", 3306)}, options)}), kPolicy, kFiles);
+  auto plan = plan_range_update(state, routed_model({db_listener(20001, {server("10.0.0.7", 3306)}, options)}), kPolicy, kFiles);
   ASSERT_FALSE(plan.needs_reload()) << plan.reload_reasons.front();
   const auto& c = plan.commands;
   const std::string backend = plan.next.routes.at(20001).backend;
@@ -94,7 +81,7 @@ TEST(RangePlan, ANewPortIsMappedOnlyAfterItsBackendIsReady) {
 }
 
 TEST(RangePlan, ARemovedPortIsUnmappedAndItsBackendDrains) {
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)})}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)})}));
   const std::string backend = state.routes.at(20000).backend;
   auto plan = plan_range_update(state, Model{}, kPolicy, kFiles);
   ASSERT_FALSE(plan.needs_reload());
@@ -107,7 +94,7 @@ TEST(RangePlan, ARemovedPortIsUnmappedAndItsBackendDrains) {
 TEST(RangePlan, AFreeBackendAllowsEverySourceSoOnlyRestrictedPortsSendAclCommands) {
   BackendOptions restricted;
   restricted.allow_sources = {*Cidr::parse("10.1.0.0/16")};
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)}, restricted)}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)}, restricted)}));
   const std::string backend = state.routes.at(20000).backend;
   const std::string acl = kFiles.acl_file(backend).string();
   auto removed = plan_range_update(state, Model{}, kPolicy, kFiles);
@@ -116,8 +103,8 @@ TEST(RangePlan, AFreeBackendAllowsEverySourceSoOnlyRestrictedPortsSendAclCommand
   EXPECT_LT(index_of(c, "del map /var/lib/berth/ports.map"), index_of(c, "clear acl"));
   EXPECT_NE(std::ranges::find(c, "add acl " + acl + " 0.0.0.0/0"), c.end());
   EXPECT_NE(std::ranges::find(c, "add acl " + acl + " ::/0"), c.end());
-  auto unrestricted = plan_range_update(state, model({listener(20000, {server("10.0.0.7", 3306)}, restricted),
-                                                      listener(20001, {server("10.0.0.8", 3306)})}),
+  auto unrestricted = plan_range_update(state, routed_model({db_listener(20000, {server("10.0.0.7", 3306)}, restricted),
+                                                      db_listener(20001, {server("10.0.0.8", 3306)})}),
                                         kPolicy, kFiles);
   EXPECT_EQ(index_of(unrestricted.commands, "clear acl"), unrestricted.commands.size())
       << "a new unrestricted port sends no ACL command";
@@ -128,17 +115,17 @@ TEST(RangePlan, AnAllowListChangeAddsBeforeItRemoves) {
   before.allow_sources = {*Cidr::parse("10.1.0.0/16")};
   BackendOptions after;
   after.allow_sources = {*Cidr::parse("10.2.0.0/16")};
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)}, before)}));
-  auto plan = plan_range_update(state, model({listener(20000, {server("10.0.0.7", 3306)}, after)}), kPolicy, kFiles);
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)}, before)}));
+  auto plan = plan_range_update(state, routed_model({db_listener(20000, {server("10.0.0.7", 3306)}, after)}), kPolicy, kFiles);
   const std::string acl = kFiles.acl_file(state.routes.at(20000).backend).string();
   EXPECT_EQ(plan.commands, (std::vector<std::string>{"add acl " + acl + " 10.2.0.0/16", "del acl " + acl + " 10.1.0.0/16"}));
 }
 
 TEST(RangePlan, OptionsOfAnotherKindMoveThePortToABackendOfThatKindWithAReloadWhenNoneIsFree) {
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)})}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)})}));
   BackendOptions redis;
   redis.check = CheckKind::kRedis;
-  auto plan = plan_range_update(state, model({listener(20000, {server("10.0.0.7", 3306)}, redis)}), kPolicy, kFiles);
+  auto plan = plan_range_update(state, routed_model({db_listener(20000, {server("10.0.0.7", 3306)}, redis)}), kPolicy, kFiles);
   ASSERT_TRUE(plan.needs_reload());
   EXPECT_EQ(reload_reason_kind(plan.reload_reasons.front()), "backends_outgrown") << plan.reload_reasons.front();
   const std::string moved_to = plan.next.routes.at(20000).backend;
@@ -148,19 +135,19 @@ TEST(RangePlan, OptionsOfAnotherKindMoveThePortToABackendOfThatKindWithAReloadWh
 }
 
 TEST(RangePlan, MoreServersThanSlotsTakeABiggerBackend) {
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 3306)})}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 3306)})}));
   const std::vector<Server> three{server("10.0.0.7", 3306), server("10.0.0.8", 3306), server("10.0.0.9", 3306)};
-  auto plan = plan_range_update(state, model({listener(20000, three)}), kPolicy, kFiles);
+  auto plan = plan_range_update(state, routed_model({db_listener(20000, three)}), kPolicy, kFiles);
   ASSERT_TRUE(plan.needs_reload());
   const Route& route = plan.next.routes.at(20000);
   EXPECT_EQ(plan.next.layout.backends.at(route.backend).servers, 6u) << "min(2, 3 × growth factor 2)";
   // Grown once, the next port with three servers needs no reload.
-  auto next = plan_range_update(plan.next, model({listener(20000, three), listener(20001, three)}), kPolicy, kFiles);
+  auto next = plan_range_update(plan.next, routed_model({db_listener(20000, three), db_listener(20001, three)}), kPolicy, kFiles);
   EXPECT_FALSE(next.needs_reload());
 }
 
 TEST(RangePlan, NothingChangedIsAnEmptyPlan) {
-  const Model desired = model({listener(20000, {server("10.0.0.7", 3306)})});
+  const Model desired = routed_model({db_listener(20000, {server("10.0.0.7", 3306)})});
   EXPECT_TRUE(plan_range_update(started(desired), desired, kPolicy, kFiles).empty());
 }
 
@@ -198,7 +185,7 @@ TEST(RangeConfig, UserValuesNeverReachTheConfigOnlyKindsAndValidatedAddressesDo)
   options.check_user = "monitor";
   options.allow_sources = {*Cidr::parse("10.1.0.0/16")};
   options.maxconn = 3;
-  const auto state = started(model({listener(20000, {server("10.0.0.7", 5432)}, options)}));
+  const auto state = started(routed_model({db_listener(20000, {server("10.0.0.7", 5432)}, options)}));
   GlobalSettings global{.bind_addresses = {ip("127.0.0.1")}};
   const auto text = render_range_config(global, state, kFiles);
   EXPECT_NE(text.find("option pgsql-check user monitor\n"), std::string::npos) << text;

@@ -96,20 +96,6 @@ struct Endpoint {
   testing::EchoServer echo;
 };
 
-Listener listener(int port, std::vector<Server> servers, BackendOptions options = {}) {
-  std::sort(servers.begin(), servers.end());
-  return Listener{.host_port = port,
-                  .service = ServiceRef{.ns = "tenant", .name = "db", .port = 3306},
-                  .options = std::move(options),
-                  .servers = std::move(servers)};
-}
-
-Model model(std::vector<Listener> listeners) {
-  Model m;
-  for (auto& l : listeners) m.listeners[l.host_port] = std::move(l);
-  return m;
-}
-
 // The name of the echo server a new connection to 127.0.0.1:<port> reaches, or why none did.
 std::string served_by(int port) {
   auto greeting = testing::greeting_at("127.0.0.1", port, kIo);
@@ -248,7 +234,7 @@ TEST_F(DriverTest, TheFirstApplyStartsHaproxyAndAnEqualOneDoesNothing) {
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
   auto driver = make_driver();
-  const Model desired = model({listener(p, {a_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()})});
   EXPECT_TRUE(driver->needs_reload(global(), desired));
 
   auto first = apply(*driver, desired);
@@ -291,13 +277,13 @@ TEST_F(DriverTest, AServerChangeWithinTheSlotsIsRuntimeCommandsThatALaterReloadK
   ASSERT_EQ(ports.size(), 2u);
   const int p = ports[0], q = ports[1];
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(p, {a_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(p, {a_.server()})}));
   ASSERT_TRUE(started.ok()) << why(started);
   ASSERT_EQ(served_by(p), "a");
   const int worker = status().current_worker().value_or(0);
 
   cli_.clear();
-  auto moved = apply(*driver, model({listener(p, {b_.server()})}));
+  auto moved = apply(*driver, routed_model({db_listener(p, {b_.server()})}));
   ASSERT_TRUE(moved.ok()) << why(moved);
   EXPECT_EQ(moved.action, Action::kRuntime);
   EXPECT_TRUE(moved.reasons.empty());
@@ -334,10 +320,10 @@ TEST_F(DriverTest, AServerChangeWithinTheSlotsIsRuntimeCommandsThatALaterReloadK
   EXPECT_EQ(table.current_worker(), worker);
 
   // A reload for another reason: the new worker serves b from s2, as file and state agree.
-  auto added = apply(*driver, model({listener(p, {b_.server()}), listener(q, {c_.server()})}));
+  auto added = apply(*driver, routed_model({db_listener(p, {b_.server()}), db_listener(q, {c_.server()})}));
   ASSERT_TRUE(added.ok()) << why(added);
   EXPECT_EQ(added.action, Action::kReload);
-  EXPECT_EQ(added.reasons, std::vector<std::string>{fmt::format("listener added p{} (tenant/db:3306)", q)});
+  EXPECT_EQ(added.reasons, std::vector<std::string>{fmt::format("listener added p{0} (tenant/db{0}:3306)", q)});
   table = status();
   EXPECT_EQ(table.master.reloads, 1);
   EXPECT_NE(table.current_worker(), worker);
@@ -363,16 +349,16 @@ TEST_F(DriverTest, MoreServersThanSlotsReloadWithTheBackendGrown) {
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(p, {a_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(p, {a_.server()})}));
   ASSERT_TRUE(started.ok()) << why(started);
   ASSERT_EQ(driver->current()->slots.backends.at(p).size(), 2u);
 
   cli_.clear();
-  auto grown = apply(*driver, model({listener(p, {a_.server(), b_.server(), c_.server()})}));
+  auto grown = apply(*driver, routed_model({db_listener(p, {a_.server(), b_.server(), c_.server()})}));
   ASSERT_TRUE(grown.ok()) << why(grown);
   EXPECT_EQ(grown.action, Action::kReload);
   EXPECT_EQ(grown.reasons,
-            std::vector<std::string>{fmt::format("p{} (tenant/db:3306) needs 3 server slots, has 2", p)});
+            std::vector<std::string>{fmt::format("p{0} (tenant/db{0}:3306) needs 3 server slots, has 2", p)});
   EXPECT_EQ(grown.runtime_commands, 0u);
   ASSERT_TRUE(driver->current());
   EXPECT_EQ(driver->current()->slots.backends.at(p).size(), 6u);
@@ -391,19 +377,19 @@ TEST_F(DriverTest, AListenerOnAPortAnotherProcessHoldsIsLeftOutUntilThePortIsFre
   ASSERT_EQ(ports.size(), 3u);
   const int p = ports[0], q = ports[1], busy = ports[2];
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(p, {a_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(p, {a_.server()})}));
   ASSERT_TRUE(started.ok()) << why(started);
 
   auto holder = std::make_unique<PortHolder>(busy);
   ASSERT_TRUE(holder->ok());
-  const Model desired = model({listener(p, {a_.server()}), listener(q, {b_.server()}), listener(busy, {c_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()}), db_listener(busy, {c_.server()})});
   auto partial = apply(*driver, desired);
   ASSERT_TRUE(partial.ok()) << why(partial);
   EXPECT_EQ(partial.action, Action::kReload);
   EXPECT_EQ(partial.unavailable,
             (std::map<int, std::string>{{busy, fmt::format("127.0.0.1:{}: Address already in use", busy)}}));
   EXPECT_TRUE(partial.rejected.empty());
-  EXPECT_EQ(partial.reasons, std::vector<std::string>{fmt::format("listener added p{} (tenant/db:3306)", q)});
+  EXPECT_EQ(partial.reasons, std::vector<std::string>{fmt::format("listener added p{0} (tenant/db{0}:3306)", q)});
   EXPECT_EQ(served_by(p), "a");
   EXPECT_EQ(served_by(q), "b");
   ASSERT_TRUE(driver->current());
@@ -420,7 +406,7 @@ TEST_F(DriverTest, AListenerOnAPortAnotherProcessHoldsIsLeftOutUntilThePortIsFre
   ASSERT_TRUE(complete.ok()) << why(complete);
   EXPECT_EQ(complete.action, Action::kReload);
   EXPECT_TRUE(complete.unavailable.empty());
-  EXPECT_EQ(complete.reasons, std::vector<std::string>{fmt::format("listener added p{} (tenant/db:3306)", busy)});
+  EXPECT_EQ(complete.reasons, std::vector<std::string>{fmt::format("listener added p{0} (tenant/db{0}:3306)", busy)});
   EXPECT_EQ(served_by(busy), "c");
   EXPECT_EQ(served_by(q), "b");
   EXPECT_EQ(driver->stats().failed_reloads, 0u);
@@ -434,7 +420,7 @@ TEST_F(DriverTest, AStartLeavesOutAPortAnotherProcessHolds) {
   PortHolder holder(busy);
   ASSERT_TRUE(holder.ok());
   auto driver = make_driver();
-  auto started = apply(*driver, model({listener(p, {a_.server()}), listener(busy, {b_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(p, {a_.server()}), db_listener(busy, {b_.server()})}));
   ASSERT_TRUE(started.ok()) << why(started);
   EXPECT_EQ(started.action, Action::kStart);
   EXPECT_EQ(started.unavailable,
@@ -449,13 +435,13 @@ TEST_F(DriverTest, AListenerHaproxyRejectsIsLeftOutAndTheRestIsApplied) {
   const int p = ports[0], q = ports[1];
   const ConfigRenderer picky = picky_renderer();
   auto driver = make_driver(picky, cli_);
-  auto started = apply(*driver, model({listener(p, {a_.server()})}));
+  auto started = apply(*driver, routed_model({db_listener(p, {a_.server()})}));
   ASSERT_TRUE(started.ok()) << why(started);
   const int worker = status().current_worker().value_or(0);
 
   // q's maxconn makes HAProxy refuse its frontend; p's move to b is applied all the same.
   cli_.clear();
-  auto applied = apply(*driver, model({listener(p, {b_.server()}), listener(q, {c_.server()}, {.maxconn = 10})}));
+  auto applied = apply(*driver, routed_model({db_listener(p, {b_.server()}), db_listener(q, {c_.server()}, {.maxconn = 10})}));
   ASSERT_TRUE(applied.ok()) << why(applied);
   ASSERT_EQ(applied.rejected.size(), 1u);
   ASSERT_TRUE(applied.rejected.contains(q));
@@ -480,7 +466,7 @@ TEST_F(DriverTest, AListenerHaproxyRejectsIsLeftOutAndTheRestIsApplied) {
   EXPECT_EQ(table.master.reloads, 0);
   EXPECT_EQ(table.current_worker(), worker);
   ASSERT_TRUE(driver->current());
-  EXPECT_EQ(driver->current()->model, model({listener(p, {b_.server()})}));
+  EXPECT_EQ(driver->current()->model, routed_model({db_listener(p, {b_.server()})}));
 }
 
 TEST_F(DriverTest, OnlyTheListenerHaproxyNamesIsRejectedNotOneAddedBesideIt) {
@@ -489,11 +475,11 @@ TEST_F(DriverTest, OnlyTheListenerHaproxyNamesIsRejectedNotOneAddedBesideIt) {
   const int p = ports[0], q = ports[1], r = ports[2];
   const ConfigRenderer picky = picky_renderer();
   auto driver = make_driver(picky, cli_);
-  ASSERT_TRUE(apply(*driver, model({listener(p, {a_.server()})})).ok());
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(p, {a_.server()})})).ok());
 
   // q and r arrive in the same apply; only q's section has the line HAProxy refuses.
-  auto applied = apply(*driver, model({listener(p, {a_.server()}), listener(q, {b_.server()}, {.maxconn = 10}),
-                                       listener(r, {c_.server()})}));
+  auto applied = apply(*driver, routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()}, {.maxconn = 10}),
+                                       db_listener(r, {c_.server()})}));
   ASSERT_TRUE(applied.ok()) << why(applied);
   EXPECT_EQ(applied.action, Action::kReload);
   ASSERT_EQ(applied.rejected.size(), 1u);
@@ -502,14 +488,14 @@ TEST_F(DriverTest, OnlyTheListenerHaproxyNamesIsRejectedNotOneAddedBesideIt) {
   EXPECT_EQ(served_by(p), "a");
   // The refused listener is not offered to HAProxy again while it stays the same.
   const auto checks = driver->stats().rejected_configs;
-  auto again = apply(*driver, model({listener(p, {a_.server()}), listener(q, {b_.server()}, {.maxconn = 10}),
-                                     listener(r, {c_.server()})}));
+  auto again = apply(*driver, routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()}, {.maxconn = 10}),
+                                     db_listener(r, {c_.server()})}));
   EXPECT_TRUE(again.ok());
   EXPECT_EQ(again.action, Action::kNone);
   EXPECT_TRUE(again.rejected.contains(q)) << "still reported";
   EXPECT_EQ(driver->stats().rejected_configs, checks);
   // Fixed, it is served.
-  auto fixed = apply(*driver, model({listener(p, {a_.server()}), listener(q, {b_.server()}), listener(r, {c_.server()})}));
+  auto fixed = apply(*driver, routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()}), db_listener(r, {c_.server()})}));
   ASSERT_TRUE(fixed.ok()) << why(fixed);
   EXPECT_TRUE(fixed.rejected.empty());
   EXPECT_EQ(served_by(q), "b");
@@ -521,7 +507,7 @@ TEST_F(DriverTest, AConfigRejectedWhateverIsLeftOutChangesNothing) {
   const int p = ports[0], q = ports[1];
   const ConfigRenderer picky = picky_renderer();
   auto driver = make_driver(picky, cli_);
-  const Model running = model({listener(p, {a_.server()})});
+  const Model running = routed_model({db_listener(p, {a_.server()})});
   auto started = apply(*driver, running);
   ASSERT_TRUE(started.ok()) << why(started);
   const std::string config_before = file_text(config_file());
@@ -531,7 +517,7 @@ TEST_F(DriverTest, AConfigRejectedWhateverIsLeftOutChangesNothing) {
   // mworker-max-reloads breaks the global section: leaving out the new listener q cannot help.
   GlobalSettings broken = global();
   broken.max_old_workers = 3;
-  auto refused = apply(*driver, model({listener(p, {a_.server()}), listener(q, {b_.server()})}), broken);
+  auto refused = apply(*driver, routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()})}), broken);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error->code, ErrorCode::kInvalid) << refused.error->describe();
   EXPECT_TRUE(contains(refused.error->message, "berth_test_global_keyword")) << refused.error->message;
@@ -554,9 +540,9 @@ TEST_F(DriverTest, ASecondDriverAdoptsTheRunningMasterWithoutAReload) {
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
   auto first = make_driver();
-  ASSERT_TRUE(apply(*first, model({listener(p, {a_.server()})})).ok()) << env_.log();
+  ASSERT_TRUE(apply(*first, routed_model({db_listener(p, {a_.server()})})).ok()) << env_.log();
   // b in s2 and s1 empty: only reading the slots back tells the second driver so.
-  const Model desired = model({listener(p, {b_.server()})});
+  const Model desired = routed_model({db_listener(p, {b_.server()})});
   auto moved = apply(*first, desired);
   ASSERT_TRUE(moved.ok()) << why(moved);
   ASSERT_EQ(moved.action, Action::kRuntime);
@@ -584,7 +570,7 @@ TEST_F(DriverTest, ASecondDriverAdoptsTheRunningMasterWithoutAReload) {
   // From the slots it read back, a server change is again runtime commands: a takes the empty
   // s1, b leaves s2 (commands go in slot order).
   second_cli.clear();
-  auto back = apply(*second, model({listener(p, {a_.server()})}));
+  auto back = apply(*second, routed_model({db_listener(p, {a_.server()})}));
   ASSERT_TRUE(back.ok()) << why(back);
   EXPECT_EQ(back.action, Action::kRuntime);
   EXPECT_EQ(second_cli.worker_commands(),
@@ -603,15 +589,15 @@ TEST_F(DriverTest, AnAdoptingDriverReloadsForADifferentModel) {
   ASSERT_EQ(ports.size(), 2u);
   const int p = ports[0], q = ports[1];
   auto first = make_driver();
-  ASSERT_TRUE(apply(*first, model({listener(p, {a_.server()})})).ok()) << env_.log();
+  ASSERT_TRUE(apply(*first, routed_model({db_listener(p, {a_.server()})})).ok()) << env_.log();
   const int worker = status().current_worker().value_or(0);
 
   RecordingCli second_cli(env_.cli);
   auto second = make_driver(renderer_, second_cli);
-  auto adopted = apply(*second, model({listener(p, {a_.server()}), listener(q, {b_.server()})}));
+  auto adopted = apply(*second, routed_model({db_listener(p, {a_.server()}), db_listener(q, {b_.server()})}));
   ASSERT_TRUE(adopted.ok()) << why(adopted);
   EXPECT_EQ(adopted.action, Action::kReload);
-  EXPECT_EQ(adopted.reasons, std::vector<std::string>{fmt::format("listener added p{} (tenant/db:3306)", q)});
+  EXPECT_EQ(adopted.reasons, std::vector<std::string>{fmt::format("listener added p{0} (tenant/db{0}:3306)", q)});
   EXPECT_EQ(second->stats().adoptions, 1u);
   EXPECT_EQ(second->stats().starts, 0u);
   EXPECT_EQ(second->stats().reloads, 1u);
@@ -626,7 +612,7 @@ TEST_F(DriverTest, AnAdoptingDriverReloadsAConfigThatWasNeverConfirmed) {
   const auto ports = free_ports(1);
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
-  const Model desired = model({listener(p, {a_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()})});
   auto first = make_driver();
   ASSERT_TRUE(apply(*first, desired).ok()) << env_.log();
   // As if berth had died between renaming haproxy.cfg and confirming the reload.
@@ -647,7 +633,7 @@ TEST_F(DriverTest, AKilledMasterIsNoticedAndStartedAgain) {
   const auto ports = free_ports(1);
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
-  const Model desired = model({listener(p, {a_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()})});
   auto driver = make_driver();
   const auto killed = start_then_kill_master(*driver, desired);
   ASSERT_TRUE(killed);
@@ -677,14 +663,14 @@ TEST_F(DriverTest, ASilentMasterWhoseProcessRunsIsWaitedForNotReplaced) {
   const auto ports = free_ports(1);
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
-  const Model desired = model({listener(p, {a_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()})});
   auto driver = make_driver();
   ASSERT_TRUE(apply(*driver, desired).ok());
   const ProcessTable before = status();
 
   silenceable_.silence_master(true);
   EXPECT_FALSE(driver->poll());
-  auto waited = apply(*driver, model({listener(p, {a_.server(), b_.server()})}));
+  auto waited = apply(*driver, routed_model({db_listener(p, {a_.server(), b_.server()})}));
   silenceable_.silence_master(false);
   ASSERT_FALSE(waited.ok());
   EXPECT_NE(waited.error->message.find("still runs"), std::string::npos) << waited.error->describe();
@@ -707,7 +693,7 @@ TEST_F(DriverTest, AMasterStartedByOthersAfterADeathIsAdoptedNotTakenForAPortHol
   const auto ports = free_ports(1);
   ASSERT_EQ(ports.size(), 1u);
   const int p = ports[0];
-  const Model desired = model({listener(p, {a_.server()})});
+  const Model desired = routed_model({db_listener(p, {a_.server()})});
   auto driver = make_driver();
   ASSERT_TRUE(start_then_kill_master(*driver, desired));
   EXPECT_FALSE(driver->poll());
@@ -736,7 +722,7 @@ TEST_F(DriverTest, AHeldConnectionSurvivesARuntimeRemovalOfItsServerAndAReload) 
   ASSERT_EQ(ports.size(), 2u);
   const int p = ports[0], q = ports[1];
   auto driver = make_driver();
-  ASSERT_TRUE(apply(*driver, model({listener(p, {a_.server()})})).ok()) << env_.log();
+  ASSERT_TRUE(apply(*driver, routed_model({db_listener(p, {a_.server()})})).ok()) << env_.log();
   const int first_worker = status().current_worker().value_or(0);
   auto held = testing::TcpClient::connect("127.0.0.1", p, kIo);
   ASSERT_TRUE(held) << held.error().describe();
@@ -745,7 +731,7 @@ TEST_F(DriverTest, AHeldConnectionSurvivesARuntimeRemovalOfItsServerAndAReload) 
 
   // Its server leaves the backend: `state maint` on the worker that carries the connection.
   cli_.clear();
-  auto moved = apply(*driver, model({listener(p, {b_.server()})}));
+  auto moved = apply(*driver, routed_model({db_listener(p, {b_.server()})}));
   ASSERT_TRUE(moved.ok()) << why(moved);
   ASSERT_EQ(moved.action, Action::kRuntime);
   ASSERT_FALSE(cli_.worker_commands().empty());
@@ -754,7 +740,7 @@ TEST_F(DriverTest, AHeldConnectionSurvivesARuntimeRemovalOfItsServerAndAReload) 
   EXPECT_EQ(served_by(p), "b");
 
   // A reload for a new listener: the connection stays with the old worker, which drains.
-  auto added = apply(*driver, model({listener(p, {b_.server()}), listener(q, {c_.server()})}));
+  auto added = apply(*driver, routed_model({db_listener(p, {b_.server()}), db_listener(q, {c_.server()})}));
   ASSERT_TRUE(added.ok()) << why(added);
   ASSERT_EQ(added.action, Action::kReload);
   const ProcessTable table = status();
