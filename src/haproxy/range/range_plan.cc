@@ -207,7 +207,9 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
   }
 
   // New routes, into free backends, else into backends a reload adds.
-  FreeBackends free(next);
+  // Listed at the first new port, before any is added: most plans (a resync, an endpoint
+  // change) add none, and listing walks every route and backend.
+  std::optional<FreeBackends> free;
   struct Shortage {
     std::size_t backends = 0;
     BackendKind kind;
@@ -218,7 +220,8 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
     if (next.routes.contains(port)) continue;
     const BackendKind kind = kind_of(listener.options);
     const std::string id = kind_id(kind);
-    if (auto backend = free.take(id, listener.servers.size())) {
+    if (!free) free.emplace(next);
+    if (auto backend = free->take(id, listener.servers.size())) {
       planner.add_route(port, listener, *backend);
       continue;
     }
