@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "common/atomic_file.h"
 #include "common/subprocess.h"
 #include "haproxy/haproxy_test_env.h"
+#include "haproxy/map_entries.h"
 #include "haproxy/model_fixtures.h"
 #include "haproxy/range/range_config.h"
 #include "haproxy/runtime_stats.h"
@@ -213,10 +215,14 @@ TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply)
   first_ = 31990;
   auto driver = make_driver();
   ASSERT_TRUE(apply(*driver, Model{}).ok());
-  const Model desired = routed_model({db_listener(port(0), {a_.server()})});
+  BackendOptions limited;
+  limited.maxconn = 3;
+  const Model desired = routed_model({db_listener(port(0), {a_.server()}, limited)});
   ASSERT_EQ(apply(*driver, desired).action, Action::kRuntime);
-  // As if the reload came while berth was still writing: ports.map without the new port.
-  ASSERT_TRUE(write_file_atomically(driver->files().ports_map, "", 0600));
+  // As if the reload came while berth was still writing: the maps without the new port.
+  for (const auto& map : {driver->files().ports_map, driver->files().maxconn_map, driver->files().services_map}) {
+    ASSERT_TRUE(write_file_atomically(map, "", 0600));
+  }
   auto reloaded = env_.master.reload(30s, {});
   ASSERT_TRUE(reloaded) << reloaded.error().describe();
   env_.guard.watch(reloaded);
@@ -227,6 +233,15 @@ TEST_F(RangeDriverTest, AReloadByOthersFromFilesThatLagIsSetRightAtTheNextApply)
   EXPECT_GT(driver->reconciled_commands(), 0u);
   EXPECT_EQ(served_by(port(0)), "a");
   EXPECT_EQ(driver->stats().reloads, 0u) << "set right through the Runtime API";
+  // The port's limit and its Service's label are back in the worker too.
+  const auto worker = env_.master.status().value_or(ProcessTable{}).current_worker();
+  ASSERT_TRUE(worker);
+  auto maps = env_.cli.to_worker(*worker, std::vector<std::string>{"show map " + driver->files().maxconn_map.string(),
+                                                                   "show map " + driver->files().services_map.string()});
+  ASSERT_TRUE(maps && maps->size() == 2);
+  EXPECT_EQ(parse_show_map((*maps)[0]), (std::map<int, std::string>{{port(0), "3"}}));
+  EXPECT_EQ(parse_show_map((*maps)[1]).size(), 1u);
+  EXPECT_TRUE(parse_show_map((*maps)[1]).contains(port(0)));
 }
 
 // A master that does not answer while its process runs on is slow, not dead: a second master

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 #include "haproxy/servers_state.h"
 #include "haproxy/update_plan.h"
 #include "haproxy/range/range_config.h"
+#include "haproxy/range/range_files.h"
 #include "haproxy/range/range_plan.h"
 #include "haproxy/range/running_state.h"
 
@@ -228,9 +231,11 @@ Result<void> RangeDriver::write_filtered_server_state(const GlobalSettings& glob
 // finds nothing; whatever differs (a file written by someone else, a command lost) is set right.
 void RangeDriver::reconcile(int worker) {
   if (!current_) return;
-  std::vector<std::string> commands{"show map " + files_.ports_map.string(), "show servers state"};
+  std::vector<std::string> commands{"show map " + files_.ports_map.string(), "show servers state",
+                                    "show map " + files_.maxconn_map.string(),
+                                    "show map " + files_.services_map.string()};
   auto answers = cli_.to_worker(worker, commands);
-  if (!answers || answers->size() < 2) {
+  if (!answers || answers->size() < commands.size()) {
     log_->warn("cannot read back the new worker's routes: {}", answers ? "short answer" : answers.error().describe());
     return;
   }
@@ -244,6 +249,26 @@ void RangeDriver::reconcile(int worker) {
       fixes.push_back(fmt::format("set map {} {} {}", files_.ports_map.string(), port, it->second.backend));
     }
   }
+  // The limits and the Service labels, before any port is mapped back below.
+  auto set_map_right = [&](const std::filesystem::path& map, const std::string& answer, auto wanted_of) {
+    const auto running = parse_show_map(answer);
+    for (const auto& [port, value] : running) {
+      auto it = current_->routes.find(port);
+      const std::string wanted = it == current_->routes.end() ? std::string() : wanted_of(it->second);
+      if (wanted.empty()) {
+        fixes.push_back(fmt::format("del map {} {}", map.string(), port));
+      } else if (wanted != value) {
+        fixes.push_back(fmt::format("set map {} {} {}", map.string(), port, wanted));
+      }
+    }
+    for (const auto& [port, route] : current_->routes) {
+      const std::string wanted = wanted_of(route);
+      if (!wanted.empty() && !running.contains(port)) fixes.push_back(fmt::format("add map {} {} {}", map.string(), port, wanted));
+    }
+  };
+  set_map_right(files_.maxconn_map, (*answers)[2],
+                [](const Route& route) { return route.maxconn > 0 ? std::to_string(route.maxconn) : std::string(); });
+  set_map_right(files_.services_map, (*answers)[3], [](const Route& route) { return service_label(route.service); });
   std::map<std::string, Slots> running;
   for_each_server_state((*answers)[1], [&](const ServerState& line) {
     auto slot = slot_index_of(line.server);
