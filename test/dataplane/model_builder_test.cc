@@ -650,8 +650,10 @@ TEST(ModelBuilderTest, ABuilderKeptAcrossChangesBuildsWhatAFreshOneDoes) {
     }
     const BuiltModel fresh = build(services, slices, unusable);
     const std::shared_ptr<const BuiltModel> built = kept.build(services, slices, unusable);
-    expect_same_build(*built, fresh, step);
-    if (held) expect_same_build(*held, held_then, step);
+    ASSERT_NO_FATAL_FAILURE(expect_same_build(*built, fresh, step));
+    if (held) {
+      ASSERT_NO_FATAL_FAILURE(expect_same_build(*held, held_then, step));
+    }
     if (step % 3 == 0) {  // held across the next build, which must copy it before patching
       held = built;
       held_then = *built;
