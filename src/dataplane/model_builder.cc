@@ -304,17 +304,29 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServiceP
   auto rank = [](const kube::Service& s) {
     return std::tie(s.meta.creation_timestamp, s.meta.uid, s.meta.resource_version);
   };
-  std::unordered_map<ServiceName, const ServicePtr*, NameHash> marked;
+  std::lock_guard lock(memo_mu_);
+  // The memo is updated in place: entries this build does not see are dropped at its end.
+  const std::uint64_t generation = ++memo_generation_;
+  struct Marked {
+    const ServicePtr* service = nullptr;
+    MemoEntry* entry = nullptr;  // stable: an unordered_map's elements do not move
+  };
+  std::unordered_map<ServiceName, Marked, NameHash> marked;
   marked.reserve(services.size());
   for (const ServicePtr& service : services) {
-    if (!service || !controller::is_marked(service->meta, config_)) continue;
-    auto [it, inserted] = marked.try_emplace({service->meta.namespace_, service->meta.name}, &service);
-    if (!inserted && rank(*service) < rank(**it->second)) it->second = &service;
+    if (!service) continue;
+    auto [memo, fresh] = memo_.try_emplace(service.get());
+    MemoEntry& entry = memo->second;
+    if (fresh) {  // an object never changes, so whether it is marked is decided once
+      entry.service = service;
+      entry.marked = controller::is_marked(service->meta, config_);
+    }
+    entry.seen = generation;
+    if (!entry.marked) continue;
+    auto [it, inserted] = marked.try_emplace({service->meta.namespace_, service->meta.name}, Marked{&service, &entry});
+    if (!inserted && rank(*service) < rank(**it->second.service)) it->second = {&service, &entry};
   }
 
-  std::lock_guard lock(memo_mu_);
-  // The memo is updated in place: entries this build does not touch are dropped at its end.
-  const std::uint64_t generation = ++memo_generation_;
   std::vector<const ServiceView*> views;
   views.reserve(marked.size());
   // What changed since the last build: the views made anew, and the views they replace or
@@ -322,28 +334,29 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServiceP
   std::vector<const ServiceView*> added;
   std::vector<std::shared_ptr<const ServiceView>> removed;
   static const std::vector<const SlicePtr*> kNoSlices;
-  for (const auto& [name, service] : marked) {
+  for (const auto& [name, chosen] : marked) {
     auto own = slices_of.find(name);
     const std::vector<const SlicePtr*>& own_slices = own == slices_of.end() ? kNoSlices : own->second;
-    MemoEntry& entry = memo_[service->get()];
-    if (!entry.view || !entry.view->made_from(*service, own_slices)) {
+    MemoEntry& entry = *chosen.entry;
+    if (!entry.view || !entry.view->made_from(*chosen.service, own_slices)) {
       std::vector<SlicePtr> copies;
       copies.reserve(own_slices.size());
       for (const SlicePtr* slice : own_slices) copies.push_back(*slice);
       if (entry.view) removed.push_back(std::move(entry.view));
-      entry.view = view_of(*service, std::move(copies));
+      entry.view = view_of(*chosen.service, std::move(copies));
       added.push_back(entry.view.get());
     }
-    entry.generation = generation;
+    entry.used = generation;
     views.push_back(entry.view.get());
   }
   for (auto it = memo_.begin(); it != memo_.end();) {
-    if (it->second.generation == generation) {
+    MemoEntry& entry = it->second;
+    if (entry.used != generation && entry.view) removed.push_back(std::move(entry.view));  // gone, or a duplicate key
+    if (entry.seen == generation) {
       ++it;
-      continue;
+    } else {
+      it = memo_.erase(it);
     }
-    if (it->second.view) removed.push_back(std::move(it->second.view));
-    it = memo_.erase(it);
   }
 
   // Patching costs about O(changed × log n) plus moving unserved entries; past a share of

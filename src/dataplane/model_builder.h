@@ -128,9 +128,14 @@ class ModelBuilder {
     const ServiceView* view = nullptr;
     std::size_t port = 0;  // index into view->ports
   };
+  // One Service object the last build saw. It holds the object, so its address is not reused
+  // by another while the entry lasts.
   struct MemoEntry {
-    std::shared_ptr<const ServiceView> view;
-    std::uint64_t generation = 0;  // the last build that used it
+    ServicePtr service;
+    bool marked = false;
+    std::shared_ptr<const ServiceView> view;  // when the last build used it
+    std::uint64_t seen = 0;  // the last build that had it in its input
+    std::uint64_t used = 0;  // the last build that used its view
   };
   using Memo = std::unordered_map<const kube::Service*, MemoEntry>;
   std::shared_ptr<const ServiceView> view_of(const ServicePtr& service, std::vector<SlicePtr> slices) const;
@@ -143,7 +148,7 @@ class ModelBuilder {
   ports::PortRangeSet pool_;
   bool allow_loopback_endpoints_ = false;
   mutable std::mutex memo_mu_;
-  mutable Memo memo_;  // the last build's views, by Service; guarded by memo_mu_
+  mutable Memo memo_;  // the last build's Services and views; guarded by memo_mu_
   mutable std::uint64_t memo_generation_ = 0;  // guarded by memo_mu_
   // The last build's result and what it was built from; guarded by memo_mu_. `claims_` holds,
   // by host port, the claims of the memo's views, older first (the first one decides the port).
