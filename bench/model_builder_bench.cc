@@ -76,7 +76,7 @@ nlohmann::json measure(int count, int rounds) {
   Cluster cluster = make_cluster(count);
   const ModelBuilder builder(berth::controller::AnnotationConfig{}, *berth::ports::PortRangeSet::parse("20000-31999"));
   auto start = std::chrono::steady_clock::now();
-  std::size_t listeners = builder.build(cluster.services, cluster.slices, {}).model.listeners.size();
+  std::size_t listeners = builder.build(cluster.services, cluster.slices, {})->model.listeners.size();
   const double first_ms = ms_since(start);
 
   std::vector<double> after_one_change;
@@ -88,9 +88,10 @@ nlohmann::json measure(int count, int rounds) {
     changed->meta.annotations["haproxy-ingress/maxconn"] = fmt::format("{}", 10 + round);
     cluster.services[at] = changed;
     start = std::chrono::steady_clock::now();
+    // Released before the next build, as the sync loop does, so the result is patched in place.
     const auto built = builder.build(cluster.services, cluster.slices, {});
     after_one_change.push_back(ms_since(start));
-    listeners = built.model.listeners.size();
+    listeners = built->model.listeners.size();
   }
   return {{"bench", "model_builder"},
           {"services", count},

@@ -106,7 +106,9 @@ void HaproxySync::publish(const BuiltModel& built) {
 HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   syncs_.fetch_add(1);
   const Clock::time_point started = clock_.now();
-  BuiltModel built = builder_.build(services_.list(), slices_.list(), {});
+  // Held for this sync only, so the next build patches it in place (model_builder.h).
+  const std::shared_ptr<const BuiltModel> held = builder_.build(services_.list(), slices_.list(), {});
+  const BuiltModel& built = *held;
   const Clock::time_point built_at = clock_.now();
   listeners_.store(built.model.listeners.size());
 

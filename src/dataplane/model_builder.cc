@@ -9,6 +9,7 @@
 #include <optional>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "controller/allocation_annotations.h"
@@ -139,6 +140,21 @@ std::optional<haproxy::Server> cluster_ip_server(const kube::Service& service, c
   return haproxy::Server{std::move(*address), port.port};
 }
 
+// Why a claim on a host port gets no listener.
+constexpr std::string_view kUnservedUnusable = "the host port is unusable here";
+constexpr std::string_view kUnservedOlderClaim = "an older claim holds the host port";
+constexpr std::string_view kUnservedNotServed = "the Service is not served (see its Warnings)";
+
+// BuiltModel::unserved stays sorted, so the patch keeps it so with these two.
+void insert_unserved(std::vector<UnservedPort>& unserved, UnservedPort port) {
+  unserved.insert(std::ranges::upper_bound(unserved, port), std::move(port));
+}
+
+void erase_unserved(std::vector<UnservedPort>& unserved, const UnservedPort& port) {
+  auto it = std::ranges::lower_bound(unserved, port);
+  if (it != unserved.end() && *it == port) unserved.erase(it);
+}
+
 }  // namespace
 
 // What build() decides about one marked Service from the Service and its own slices alone.
@@ -166,6 +182,40 @@ struct ModelBuilder::ServiceView {
   bool made_from(const ServicePtr& s, const std::vector<const SlicePtr*>& from) const {
     return service == s && std::ranges::equal(slices, from, {}, &SlicePtr::get,
                                               [](const SlicePtr* slice) { return slice->get(); });
+  }
+
+  // Whether the port takes part in settling its host port: it has a valid one, usable here.
+  static bool claims(const Port& port, const std::set<int>& unusable_host_ports) {
+    return port.unserved.empty() && !unusable_host_ports.contains(port.host_port);
+  }
+
+  static const Port& port_of(const Claim& claim) { return claim.view->ports[claim.port]; }
+
+  // The allocator's rule for two claims on one host port: the older claim
+  // ("<creationTimestamp>/<uid>", then the owner string "<ns>/<name>/<service port>") keeps it.
+  // Ties are rare, so the strings are compared only for them.
+  static bool older(const Claim& a, const Claim& b) {
+    if (a.view->order != b.view->order) return a.view->order < b.view->order;
+    return fmt::format("{}/{}", a.view->key, port_of(a).port.port) <
+           fmt::format("{}/{}", b.view->key, port_of(b).port.port);
+  }
+
+  // Why claims[i] (older first) gets no listener, or "" when it gets the host port's listener.
+  static std::string_view outcome(const std::vector<Claim>& claims, std::size_t i) {
+    if (i > 0) return kUnservedOlderClaim;  // a younger claim: the allocator settles it
+    if (!claims[i].view->servable) return kUnservedNotServed;
+    return "";
+  }
+
+  static haproxy::Listener listener(const Claim& claim) {
+    const ServiceView& view = *claim.view;
+    const Port& port = port_of(claim);
+    haproxy::Listener listener;
+    listener.host_port = port.host_port;
+    listener.service = {view.service->meta.namespace_, view.service->meta.name, port.port.port};
+    listener.options = view.options;
+    listener.servers = port.servers;
+    return listener;
   }
 };
 
@@ -223,8 +273,9 @@ std::shared_ptr<const ModelBuilder::ServiceView> ModelBuilder::view_of(const Ser
   return view;
 }
 
-BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
-                               const std::set<int>& unusable_host_ports) const {
+std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServicePtr>& services,
+                                                      const std::vector<SlicePtr>& slices,
+                                                      const std::set<int>& unusable_host_ports) const {
   // Each Service's slices, in an order that does not depend on the input's.
   using ServiceName = std::pair<std::string_view, std::string_view>;
   struct NameHash {
@@ -253,95 +304,237 @@ BuiltModel ModelBuilder::build(const std::vector<ServicePtr>& services, const st
   auto rank = [](const kube::Service& s) {
     return std::tie(s.meta.creation_timestamp, s.meta.uid, s.meta.resource_version);
   };
-  std::unordered_map<ServiceName, const ServicePtr*, NameHash> marked;
+  std::lock_guard lock(memo_mu_);
+  // The memo is updated in place: entries this build does not see are dropped at its end.
+  const std::uint64_t generation = ++memo_generation_;
+  struct Marked {
+    const ServicePtr* service = nullptr;
+    MemoEntry* entry = nullptr;  // stable: an unordered_map's elements do not move
+  };
+  std::unordered_map<ServiceName, Marked, NameHash> marked;
   marked.reserve(services.size());
   for (const ServicePtr& service : services) {
-    if (!service || !controller::is_marked(service->meta, config_)) continue;
-    auto [it, inserted] = marked.try_emplace({service->meta.namespace_, service->meta.name}, &service);
-    if (!inserted && rank(*service) < rank(**it->second)) it->second = &service;
+    if (!service) continue;
+    auto [memo, fresh] = memo_.try_emplace(service.get());
+    MemoEntry& entry = memo->second;
+    if (fresh) {  // an object never changes, so whether it is marked is decided once
+      entry.service = service;
+      entry.marked = controller::is_marked(service->meta, config_);
+    }
+    entry.seen = generation;
+    if (!entry.marked) continue;
+    auto [it, inserted] = marked.try_emplace({service->meta.namespace_, service->meta.name}, Marked{&service, &entry});
+    if (!inserted && rank(*service) < rank(**it->second.service)) it->second = {&service, &entry};
   }
 
-  std::lock_guard lock(memo_mu_);
-  // The memo is updated in place: entries this build does not touch are dropped at its end.
-  const std::uint64_t generation = ++memo_generation_;
   std::vector<const ServiceView*> views;
   views.reserve(marked.size());
+  // What changed since the last build: the views made anew, and the views they replace or
+  // that no Service uses any more (kept alive here until the patch has dropped their claims).
+  std::vector<const ServiceView*> added;
+  std::vector<std::shared_ptr<const ServiceView>> removed;
   static const std::vector<const SlicePtr*> kNoSlices;
-  for (const auto& [name, service] : marked) {
+  for (const auto& [name, chosen] : marked) {
     auto own = slices_of.find(name);
     const std::vector<const SlicePtr*>& own_slices = own == slices_of.end() ? kNoSlices : own->second;
-    MemoEntry& entry = memo_[service->get()];
-    if (!entry.view || !entry.view->made_from(*service, own_slices)) {
+    MemoEntry& entry = *chosen.entry;
+    if (!entry.view || !entry.view->made_from(*chosen.service, own_slices)) {
       std::vector<SlicePtr> copies;
       copies.reserve(own_slices.size());
       for (const SlicePtr* slice : own_slices) copies.push_back(*slice);
-      entry.view = view_of(*service, std::move(copies));
+      if (entry.view) removed.push_back(std::move(entry.view));
+      entry.view = view_of(*chosen.service, std::move(copies));
+      added.push_back(entry.view.get());
     }
-    entry.generation = generation;
+    entry.used = generation;
     views.push_back(entry.view.get());
   }
+  for (auto it = memo_.begin(); it != memo_.end();) {
+    MemoEntry& entry = it->second;
+    if (entry.used != generation && entry.view) removed.push_back(std::move(entry.view));  // gone, or a duplicate key
+    if (entry.seen == generation) {
+      ++it;
+    } else {
+      it = memo_.erase(it);
+    }
+  }
 
-  BuiltModel built;
-  struct Claim {
-    int host_port = 0;
-    const ServiceView* view = nullptr;
-    const ServiceView::Port* port = nullptr;
-  };
-  std::vector<Claim> claims;
+  // Patching costs about O(changed × log n) plus moving unserved entries; past a share of
+  // the Services, building anew is cheaper (a first sync, a resync).
+  const std::size_t changed = added.size() + removed.size();
+  if (!last_ || !last_complete_ || last_unusable_ != unusable_host_ports ||
+      changed > std::max<std::size_t>(16, views.size() / 4)) {
+    build_from_scratch(views, unusable_host_ports);
+  } else if (changed > 0) {
+    patch(added, removed);
+  }
+  return last_;
+}
+
+// The reference: every claim sorted and settled, every listener made.
+void ModelBuilder::build_from_scratch(const std::vector<const ServiceView*>& views,
+                                      const std::set<int>& unusable_host_ports) const {
+  last_complete_ = false;
+  claims_.clear();
+  auto built = std::make_shared<BuiltModel>();
+  std::vector<std::pair<int, Claim>> claims;  // by host port
   for (const ServiceView* view : views) {
-    for (const ServiceView::Port& port : view->ports) {
+    for (std::size_t i = 0; i < view->ports.size(); ++i) {
+      const ServiceView::Port& port = view->ports[i];
       if (!port.unserved.empty()) {
-        built.unserved.push_back({view->key, port.port.port, port.host_port, port.unserved});
+        built->unserved.push_back({view->key, port.port.port, port.host_port, port.unserved});
       } else if (unusable_host_ports.contains(port.host_port)) {
-        built.unserved.push_back({view->key, port.port.port, port.host_port, "the host port is unusable here"});
+        built->unserved.push_back({view->key, port.port.port, port.host_port, std::string(kUnservedUnusable)});
       } else {
-        claims.push_back({port.host_port, view, &port});
+        claims.emplace_back(port.host_port, Claim{view, i});
       }
     }
   }
-  // The allocator's rule: the older claim ("<creationTimestamp>/<uid>", then the owner string
-  // "<ns>/<name>/<service port>") keeps a host port. Ties are rare, so the strings are compared
-  // only for them.
-  std::ranges::sort(claims, [](const Claim& a, const Claim& b) {
-    if (a.host_port != b.host_port) return a.host_port < b.host_port;
-    if (a.view->order != b.view->order) return a.view->order < b.view->order;
-    return fmt::format("{}/{}", a.view->key, a.port->port.port) < fmt::format("{}/{}", b.view->key, b.port->port.port);
+  std::ranges::sort(claims, [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return ServiceView::older(a.second, b.second);
   });
+  for (const auto& [host_port, claim] : claims) claims_[host_port].push_back(claim);
 
   std::map<const ServiceView*, std::set<Warning>> server_warnings;
-  for (std::size_t i = 0; i < claims.size(); ++i) {
-    const Claim& claim = claims[i];
-    const ServiceView& view = *claim.view;
-    if (i > 0 && claims[i - 1].host_port == claim.host_port) {  // a younger claim: the allocator settles it
-      built.unserved.push_back({view.key, claim.port->port.port, claim.host_port, "an older claim holds the host port"});
-      continue;
+  for (const auto& [host_port, on_port] : claims_) {
+    for (std::size_t i = 0; i < on_port.size(); ++i) {
+      const Claim& claim = on_port[i];
+      const ServiceView::Port& port = ServiceView::port_of(claim);
+      if (auto reason = ServiceView::outcome(on_port, i); !reason.empty()) {
+        built->unserved.push_back({claim.view->key, port.port.port, host_port, std::string(reason)});
+        continue;
+      }
+      if (!port.server_warnings.empty()) {
+        server_warnings[claim.view].insert(port.server_warnings.begin(), port.server_warnings.end());
+      }
+      built->owner.emplace(host_port, claim.view->key);
+      built->model.listeners.emplace(host_port, ServiceView::listener(claim));
     }
-    if (!view.servable) {
-      built.unserved.push_back({view.key, claim.port->port.port, claim.host_port, "the Service is not served (see its Warnings)"});
-      continue;
-    }
-    haproxy::Listener listener;
-    listener.host_port = claim.host_port;
-    listener.service = {view.service->meta.namespace_, view.service->meta.name, claim.port->port.port};
-    listener.options = view.options;
-    listener.servers = claim.port->servers;
-    if (!claim.port->server_warnings.empty()) {
-      server_warnings[&view].insert(claim.port->server_warnings.begin(), claim.port->server_warnings.end());
-    }
-    // Claims come in host port order: each listener goes at the end.
-    built.owner.emplace_hint(built.owner.end(), claim.host_port, view.key);
-    built.model.listeners.emplace_hint(built.model.listeners.end(), claim.host_port, std::move(listener));
   }
-  std::ranges::sort(built.unserved);
+  std::ranges::sort(built->unserved);
   for (const ServiceView* view : views) {
     auto extra = server_warnings.find(view);
     if (view->warnings.empty() && extra == server_warnings.end()) continue;
     std::set<Warning> all = view->warnings;
     if (extra != server_warnings.end()) all.insert(extra->second.begin(), extra->second.end());
-    built.warnings.emplace(view->key, std::vector<Warning>(all.begin(), all.end()));
+    built->warnings.emplace(view->key, std::vector<Warning>(all.begin(), all.end()));
   }
-  std::erase_if(memo_, [&](const auto& entry) { return entry.second.generation != generation; });
-  return built;
+  last_ = std::move(built);
+  last_unusable_ = unusable_host_ports;
+  last_complete_ = true;
+}
+
+// The last result, with only the host ports the changed views claim (or claimed) settled again
+// and only the changed views' and those claimants' entries replaced. `unusable_host_ports` is
+// the last build's (else the build starts from nothing).
+void ModelBuilder::patch(const std::vector<const ServiceView*>& added,
+                         const std::vector<std::shared_ptr<const ServiceView>>& removed) const {
+  last_complete_ = false;
+  // A result the caller still holds must never change under it.
+  if (last_.use_count() > 1) last_ = std::make_shared<BuiltModel>(*last_);
+  BuiltModel& built = *last_;
+
+  std::unordered_set<const ServiceView*> gone;
+  std::vector<int> host_ports;  // the host ports to settle again
+  for (const auto& view : removed) {
+    gone.insert(view.get());
+    for (const ServiceView::Port& port : view->ports) {
+      if (ServiceView::claims(port, last_unusable_)) host_ports.push_back(port.host_port);
+    }
+  }
+  for (const ServiceView* view : added) {
+    for (const ServiceView::Port& port : view->ports) {
+      if (ServiceView::claims(port, last_unusable_)) host_ports.push_back(port.host_port);
+    }
+  }
+  std::ranges::sort(host_ports);
+  host_ports.erase(std::unique(host_ports.begin(), host_ports.end()), host_ports.end());
+
+  // Undo what the last build decided on those host ports for the claimants that stay; a
+  // removed view's entries go below by its key.
+  for (int host_port : host_ports) {
+    built.model.listeners.erase(host_port);
+    built.owner.erase(host_port);
+    auto on_port = claims_.find(host_port);
+    if (on_port == claims_.end()) continue;
+    for (std::size_t i = 0; i < on_port->second.size(); ++i) {
+      const Claim& claim = on_port->second[i];
+      if (gone.contains(claim.view)) continue;
+      if (auto reason = ServiceView::outcome(on_port->second, i); !reason.empty()) {
+        erase_unserved(built.unserved,
+                       {claim.view->key, ServiceView::port_of(claim).port.port, host_port, std::string(reason)});
+      }
+    }
+  }
+  for (const auto& view : removed) {
+    auto [first, last] = std::ranges::equal_range(built.unserved, view->key, {}, &UnservedPort::service);
+    built.unserved.erase(first, last);
+    built.warnings.erase(view->key);
+    for (const ServiceView::Port& port : view->ports) {
+      if (!ServiceView::claims(port, last_unusable_)) continue;
+      std::erase_if(claims_[port.host_port], [&](const Claim& claim) { return claim.view == view.get(); });
+    }
+  }
+  for (const ServiceView* view : added) {
+    for (std::size_t i = 0; i < view->ports.size(); ++i) {
+      const ServiceView::Port& port = view->ports[i];
+      if (!port.unserved.empty()) {
+        insert_unserved(built.unserved, {view->key, port.port.port, port.host_port, port.unserved});
+      } else if (last_unusable_.contains(port.host_port)) {
+        insert_unserved(built.unserved, {view->key, port.port.port, port.host_port, std::string(kUnservedUnusable)});
+      } else {
+        claims_[port.host_port].push_back({view, i});
+      }
+    }
+  }
+
+  // Settle the host ports again; every claimant on them may have won or lost a listener, so
+  // its Warnings are worked out again too.
+  std::vector<const ServiceView*> touched = added;
+  for (int host_port : host_ports) {
+    auto on_port = claims_.find(host_port);
+    if (on_port == claims_.end()) continue;
+    std::vector<Claim>& claims = on_port->second;
+    if (claims.empty()) {
+      claims_.erase(on_port);
+      continue;
+    }
+    std::ranges::sort(claims, ServiceView::older);
+    for (std::size_t i = 0; i < claims.size(); ++i) {
+      const Claim& claim = claims[i];
+      touched.push_back(claim.view);
+      if (auto reason = ServiceView::outcome(claims, i); !reason.empty()) {
+        insert_unserved(built.unserved,
+                        {claim.view->key, ServiceView::port_of(claim).port.port, host_port, std::string(reason)});
+        continue;
+      }
+      built.owner.emplace(host_port, claim.view->key);
+      built.model.listeners.emplace(host_port, ServiceView::listener(claim));
+    }
+  }
+  std::ranges::sort(touched);
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (const ServiceView* view : touched) update_warnings(built, *view);
+  last_complete_ = true;
+}
+
+// A Service's Warnings: its view's, and the server Warnings of its ports that got a listener.
+void ModelBuilder::update_warnings(BuiltModel& built, const ServiceView& view) const {
+  std::set<Warning> all = view.warnings;
+  for (std::size_t i = 0; i < view.ports.size(); ++i) {
+    const ServiceView::Port& port = view.ports[i];
+    if (port.server_warnings.empty() || !ServiceView::claims(port, last_unusable_)) continue;
+    const std::vector<Claim>& claims = claims_.at(port.host_port);
+    if (claims.front().view == &view && claims.front().port == i && ServiceView::outcome(claims, 0).empty()) {
+      all.insert(port.server_warnings.begin(), port.server_warnings.end());
+    }
+  }
+  if (all.empty()) {
+    built.warnings.erase(view.key);
+  } else {
+    built.warnings.insert_or_assign(view.key, std::vector<Warning>(all.begin(), all.end()));
+  }
 }
 
 }  // namespace berth::dataplane

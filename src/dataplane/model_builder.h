@@ -5,7 +5,7 @@
 // leader's allocator (docs/allocation.md). docs/dataplane.md describes the rules for users.
 //
 //   ModelBuilder builder(annotations, pool);
-//   BuiltModel built = builder.build(services.list(), slices.list(), unusable);
+//   std::shared_ptr<const BuiltModel> built = builder.build(services.list(), slices.list(), unusable);
 //
 // One Listener per TCP port (controller/tcp_ports.h) of a marked Service whose allocation
 // annotation is a valid host port in the pool and not in `unusable_host_ports`. Ports without
@@ -50,8 +50,18 @@
 //
 // Cost: what a Service alone decides (its options, annotations and servers) is kept between
 // builds while the Service and its slices are the same objects (a Store's objects are
-// immutable), so a build after one change redoes that one Service; the rest is hashing,
-// sorting the claims and copying the listeners (bench/model_builder_bench.cc).
+// immutable), so a build after one change redoes that one Service. The result is kept too and
+// patched: only the host ports the changed Services claim (or claimed) are decided again, and
+// only their listeners, owners, unserved entries and Warnings are replaced. What stays O(n) is
+// finding the changed Services (hashing every Service's name and its slices' pointers). A build
+// starts from nothing when there is no earlier result, `unusable_host_ports` differs from the
+// last build's, or a large share of the Services changed (bench/model_builder_bench.cc).
+//
+// Result: build() returns the builder's kept result, shared. A build patches it in place only
+// when the caller has released every earlier result; while one is still held it is copied
+// first (O(n)), so a result never changes under its holder. Either way it is exactly what a
+// fresh builder returns for the same inputs. Hold a result only as long as it is needed: the
+// sync loop holds it for one sync.
 //
 // Thread-safety: build() may be called from any thread; calls are serialized.
 #pragma once
@@ -108,24 +118,44 @@ class ModelBuilder {
   ModelBuilder(const ModelBuilder&) = delete;
   ModelBuilder& operator=(const ModelBuilder&) = delete;
 
-  BuiltModel build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
-                   const std::set<int>& unusable_host_ports) const;
+  std::shared_ptr<const BuiltModel> build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
+                                          const std::set<int>& unusable_host_ports) const;
 
  private:
   struct ServiceView;  // what one Service and its slices decide (model_builder.cc)
+  // A TCP port of a Service that claims the host port of its allocation annotation.
+  struct Claim {
+    const ServiceView* view = nullptr;
+    std::size_t port = 0;  // index into view->ports
+  };
+  // One Service object the last build saw. It holds the object, so its address is not reused
+  // by another while the entry lasts.
   struct MemoEntry {
-    std::shared_ptr<const ServiceView> view;
-    std::uint64_t generation = 0;  // the last build that used it
+    ServicePtr service;
+    bool marked = false;
+    std::shared_ptr<const ServiceView> view;  // when the last build used it
+    std::uint64_t seen = 0;  // the last build that had it in its input
+    std::uint64_t used = 0;  // the last build that used its view
   };
   using Memo = std::unordered_map<const kube::Service*, MemoEntry>;
   std::shared_ptr<const ServiceView> view_of(const ServicePtr& service, std::vector<SlicePtr> slices) const;
+  void build_from_scratch(const std::vector<const ServiceView*>& views, const std::set<int>& unusable_host_ports) const;
+  void patch(const std::vector<const ServiceView*>& added,
+             const std::vector<std::shared_ptr<const ServiceView>>& removed) const;
+  void update_warnings(BuiltModel& built, const ServiceView& view) const;
 
   controller::AnnotationConfig config_;
   ports::PortRangeSet pool_;
   bool allow_loopback_endpoints_ = false;
   mutable std::mutex memo_mu_;
-  mutable Memo memo_;  // the last build's views, by Service; guarded by memo_mu_
+  mutable Memo memo_;  // the last build's Services and views; guarded by memo_mu_
   mutable std::uint64_t memo_generation_ = 0;  // guarded by memo_mu_
+  // The last build's result and what it was built from; guarded by memo_mu_. `claims_` holds,
+  // by host port, the claims of the memo's views, older first (the first one decides the port).
+  mutable std::shared_ptr<BuiltModel> last_;
+  mutable bool last_complete_ = false;  // false while a build is underway (or threw)
+  mutable std::set<int> last_unusable_;
+  mutable std::unordered_map<int, std::vector<Claim>> claims_;
 };
 
 }  // namespace berth::dataplane

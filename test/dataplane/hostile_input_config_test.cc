@@ -81,7 +81,7 @@ TEST(HostileInputConfig, NothingAUserWritesReachesTheConfigAndHaproxyAcceptsTheR
   }
 
   ports::PortRangeSet pool = *ports::PortRangeSet::parse(std::vector<std::string>{"20000-29999"});
-  const BuiltModel built = ModelBuilder(controller::AnnotationConfig{}, pool).build(services, slices, {});
+  const BuiltModel built = *ModelBuilder(controller::AnnotationConfig{}, pool).build(services, slices, {});
   ASSERT_FALSE(built.model.listeners.empty());
   std::size_t warned = 0;
   for (const auto& [key, list] : built.warnings) warned += list.size();

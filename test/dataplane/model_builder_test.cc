@@ -111,7 +111,7 @@ std::vector<std::string> texts(const std::vector<haproxy::Server>& servers) {
 
 BuiltModel build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices = {},
                  const std::set<int>& unusable = {}, const ports::PortRangeSet& range = pool()) {
-  return ModelBuilder(controller::AnnotationConfig{}, range).build(services, slices, unusable);
+  return *ModelBuilder(controller::AnnotationConfig{}, range).build(services, slices, unusable);
 }
 
 std::string warnings_text(const BuiltModel& built) {
@@ -289,8 +289,8 @@ TEST(ModelBuilderTest, InvalidEndpointsAreSkippedWithAWarningNamingTheSlice) {
 TEST(ModelBuilderTest, LoopbackEndpointsServeOnlyWhenAllowedAndLinkLocalNever) {
   std::vector<SlicePtr> slices = {
       slice({.endpoints = {endpoint("127.0.0.2"), endpoint("169.254.169.254"), endpoint("10.0.0.1")}})};
-  auto allowed = ModelBuilder(controller::AnnotationConfig{}, pool(), /*allow_loopback_endpoints=*/true)
-                     .build({service({})}, slices, {});
+  auto allowed = *ModelBuilder(controller::AnnotationConfig{}, pool(), /*allow_loopback_endpoints=*/true)
+                      .build({service({})}, slices, {});
   ASSERT_TRUE(allowed.model.listeners.contains(20001));
   EXPECT_THAT(texts(allowed.model.listeners.at(20001).servers), ElementsAre("10.0.0.1:3306", "127.0.0.2:3306"));
   EXPECT_THAT(warnings_text(allowed), HasSubstr("link-local"));
@@ -586,15 +586,30 @@ TEST(ModelBuilderTest, TheSameObjectsInAnyOrderGiveTheSameResult) {
   EXPECT_EQ(built.warnings, reference.warnings);
 }
 
+void expect_same_build(const BuiltModel& built, const BuiltModel& expected, int step) {
+  ASSERT_EQ(built.model, expected.model) << "step " << step;
+  ASSERT_EQ(built.warnings, expected.warnings) << "step " << step;
+  ASSERT_EQ(built.owner, expected.owner) << "step " << step;
+  ASSERT_EQ(built.unserved, expected.unserved) << "step " << step;
+}
+
 // One builder kept across changes (as the sync loop keeps it) builds what a fresh one does:
 // what it keeps of a Service is dropped when the Service or one of its slices is replaced,
-// removed or added.
+// removed or added, and the result it patches is the one a fresh builder would make, whether
+// the caller released the last one (patched in place), still holds it (copied first, and the
+// held one stays as it was), or the unusable host ports changed (built anew).
 TEST(ModelBuilderTest, ABuilderKeptAcrossChangesBuildsWhatAFreshOneDoes) {
   auto [services, slices] = mixed_cluster();
   const ModelBuilder kept(controller::AnnotationConfig{}, pool());
   std::mt19937 random(4242);
   auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+  std::set<int> unusable = {20003};
+  std::shared_ptr<const BuiltModel> held;  // an earlier result the caller still holds
+  BuiltModel held_then;                    // what it was when it was built
   for (int step = 0; step < 200; ++step) {
+    if (step % 20 == 19) {  // a host port becomes unusable here, or usable again
+      unusable = step % 40 == 19 ? std::set<int>{20003, static_cast<int>(20000 + pick(30))} : std::set<int>{20003};
+    }
     switch (step % 6) {
       case 0: {  // a Service's annotations change: a new object under the same key
         auto changed = std::make_shared<kube::Service>(*services[pick(services.size())]);
@@ -633,12 +648,18 @@ TEST(ModelBuilderTest, ABuilderKeptAcrossChangesBuildsWhatAFreshOneDoes) {
                                                         .annotations = {{"haproxy-ingress/3306", "20005"}}}));
         break;
     }
-    const BuiltModel fresh = build(services, slices, {20003});
-    const BuiltModel built = kept.build(services, slices, {20003});
-    ASSERT_EQ(built.model, fresh.model) << "step " << step;
-    ASSERT_EQ(built.warnings, fresh.warnings) << "step " << step;
-    ASSERT_EQ(built.owner, fresh.owner) << "step " << step;
-    ASSERT_EQ(built.unserved, fresh.unserved) << "step " << step;
+    const BuiltModel fresh = build(services, slices, unusable);
+    const std::shared_ptr<const BuiltModel> built = kept.build(services, slices, unusable);
+    ASSERT_NO_FATAL_FAILURE(expect_same_build(*built, fresh, step));
+    if (held) {
+      ASSERT_NO_FATAL_FAILURE(expect_same_build(*held, held_then, step));
+    }
+    if (step % 3 == 0) {  // held across the next build, which must copy it before patching
+      held = built;
+      held_then = *built;
+    } else {
+      held.reset();
+    }
   }
 }
 

@@ -415,11 +415,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const dataplane::ModelBuilder builder(berth::controller::AnnotationConfig{},
                                         *berth::ports::PortRangeSet::parse(std::vector<std::string>{"20000-29999"}),
                                         loopback);
-  const dataplane::BuiltModel built = builder.build(services, slices, unusable);
+  const dataplane::BuiltModel built = *builder.build(services, slices, unusable);
   check_model(built, unusable);
   std::ranges::reverse(services);
   std::ranges::reverse(slices);
-  require(same_build(built, builder.build(services, slices, unusable)), "build() does not depend on the order");
+  require(same_build(built, *builder.build(services, slices, unusable)), "build() does not depend on the order");
 
   haproxy::Config config;
   config.global = settings();
