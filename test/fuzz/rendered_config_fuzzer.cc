@@ -412,14 +412,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  const dataplane::ModelBuilder builder(berth::controller::AnnotationConfig{},
-                                        *berth::ports::PortRangeSet::parse(std::vector<std::string>{"20000-29999"}),
-                                        loopback);
-  const dataplane::BuiltModel built = *builder.build(services, slices, unusable);
+  auto make_builder = [&] {
+    return std::make_unique<dataplane::ModelBuilder>(
+        berth::controller::AnnotationConfig{},
+        *berth::ports::PortRangeSet::parse(std::vector<std::string>{"20000-29999"}), loopback);
+  };
+  const auto builder = make_builder();
+  const dataplane::BuiltModel built = *builder->build(services, slices, unusable);
   check_model(built, unusable);
   std::ranges::reverse(services);
   std::ranges::reverse(slices);
-  require(same_build(built, *builder.build(services, slices, unusable)), "build() does not depend on the order");
+  // A fresh builder: the first one keeps its result and would hand back the same one.
+  require(same_build(built, *make_builder()->build(services, slices, unusable)),
+          "build() does not depend on the order");
 
   haproxy::Config config;
   config.global = settings();
