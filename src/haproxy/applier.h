@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -40,12 +41,23 @@ struct ApplyResult {
   }
 };
 
+// Host ports whose listeners may have changed; std::nullopt: any may have.
+using ChangedPorts = std::optional<std::set<int>>;
+
 class Applier {
  public:
   virtual ~Applier() = default;
 
   // Makes HAProxy serve `desired` (as far as it can: see ApplyResult). `stop` aborts a wait.
-  virtual ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) = 0;
+  // `changed`: the caller's hint, the host ports whose listeners may differ from the `desired`
+  // of the previous apply() call (std::nullopt: any may). An Applier may look at only those
+  // ports (range mode does: a new port at 10,000 routes then costs one port, not 10,000); the
+  // outcome must be the same as without the hint.
+  virtual ApplyResult apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& changed,
+                            std::stop_token stop) = 0;
+  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+    return apply(global, desired, std::nullopt, stop);
+  }
   // Whether apply(global, desired) would reload or start HAProxy.
   virtual bool needs_reload(const GlobalSettings& global, const Model& desired) const = 0;
   // Whether HAProxy serves a listener on `host_port` now.

@@ -224,7 +224,8 @@ bool Driver::needs_reload(const GlobalSettings& global, const Model& desired) co
   return !running_ || !current_ || plan_update(current_, global, desired, settings_.slots).needs_reload();
 }
 
-ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& /*changed*/,
+                          std::stop_token stop) {
   if (!attached_) attach(global, desired);
   ApplyResult result;
   if (running_) {

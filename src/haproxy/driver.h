@@ -83,7 +83,11 @@ class Driver final : public Applier {
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
-  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) override;
+  using Applier::apply;
+  // `changed` is not used: a config is rendered whole, and the plan of runtime changes compares
+  // every listener (update_plan.h).
+  ApplyResult apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& changed,
+                    std::stop_token stop) override;
 
   // Whether apply(global, desired) would reload or start HAProxy (the sync loop spaces those
   // out by --min-reload-interval; runtime updates it applies at once). True before the first

@@ -27,11 +27,14 @@ class FakeApplier final : public haproxy::Applier {
   struct Call {
     Clock::time_point at;
     haproxy::Model model;
+    haproxy::ChangedPorts changed;
   };
 
-  haproxy::ApplyResult apply(const haproxy::GlobalSettings&, const haproxy::Model& desired, std::stop_token) override {
+  using haproxy::Applier::apply;
+  haproxy::ApplyResult apply(const haproxy::GlobalSettings&, const haproxy::Model& desired,
+                             const haproxy::ChangedPorts& changed, std::stop_token) override {
     std::lock_guard lock(mu_);
-    calls_.push_back({clock_.now(), desired});
+    calls_.push_back({clock_.now(), desired, changed});
     haproxy::ApplyResult result;
     if (!script_.empty()) {
       result = script_.front();

@@ -3,6 +3,8 @@
 #include "haproxy/range/range_plan.h"
 
 #include <algorithm>
+#include <random>
+#include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -149,6 +151,61 @@ TEST(RangePlan, MoreServersThanSlotsTakeABiggerBackend) {
 TEST(RangePlan, NothingChangedIsAnEmptyPlan) {
   const Model desired = routed_model({db_listener(20000, {server("10.0.0.7", 3306)})});
   EXPECT_TRUE(plan_range_update(started(desired), desired, kPolicy, kFiles).empty());
+}
+
+// Random changes to a few of 40 ports, as a sync loop sees them: each step's desired Model
+// differs from the last in the listeners of `changed` only.
+struct RandomModels {
+  std::mt19937 random{8};
+  Model desired;
+
+  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); }
+
+  std::set<int> step() {
+    std::set<int> changed;
+    const std::size_t changes = 1 + pick(4);
+    for (std::size_t i = 0; i < changes; ++i) {
+      const int port = 20000 + static_cast<int>(pick(40));
+      changed.insert(port);
+      if (pick(4) == 0) {
+        desired.listeners.erase(port);
+        continue;
+      }
+      std::vector<Server> servers;
+      for (std::size_t n = pick(4); n > 0; --n) servers.push_back(server(fmt::format("10.0.0.{}", 1 + pick(6)), 3306));
+      std::ranges::sort(servers);
+      servers.erase(std::unique(servers.begin(), servers.end()), servers.end());
+      BackendOptions options;
+      if (pick(5) == 0) options.check = CheckKind::kRedis;
+      if (pick(3) == 0) options.maxconn = static_cast<int>(10 * (1 + pick(3)));
+      if (pick(4) == 0) options.allow_sources = {cidr(fmt::format("10.{}.0.0/16", pick(3)))};
+      desired.listeners[port] = db_listener(port, servers, options);
+    }
+    return changed;
+  }
+};
+
+TEST(RangePlan, APlanOverTheChangedPortsIsTheFullPlanAndUndoneGivesBackWhatRan) {
+  RandomModels models;
+  models.step();
+  RangeState state = started(models.desired);
+  for (int i = 0; i < 300; ++i) {
+    const std::set<int> changed = models.step();
+    const RangePlan full = plan_range_update(state, models.desired, kPolicy, kFiles);
+    RangePlan partial = plan_range_update(state, models.desired, kPolicy, kFiles, &changed);
+    ASSERT_EQ(partial.next, full.next) << "step " << i;
+    ASSERT_EQ(partial.commands, full.commands) << "step " << i;
+    ASSERT_EQ(partial.reload_reasons, full.reload_reasons) << "step " << i;
+    ASSERT_EQ(partial.touched_backends, full.touched_backends) << "step " << i;
+    for (const auto& [port, route] : full.next.routes) {
+      auto before = state.routes.find(port);
+      if (before == state.routes.end() || before->second != route) {
+        EXPECT_TRUE(full.changed_ports.contains(port)) << "step " << i << " port " << port;
+      }
+    }
+    ASSERT_EQ(std::move(partial).undone(), state) << "step " << i;
+    state = full.next;
+  }
 }
 
 TEST(RangeSpans, ThePoolIsSplitAroundHoles) {

@@ -293,8 +293,9 @@ void RangeDriver::reconcile(int worker) {
   }
 }
 
-ApplyResult RangeDriver::apply_runtime(RangeState next, const std::vector<std::string>& commands,
-                                       const std::set<std::string>& touched) {
+ApplyResult RangeDriver::apply_runtime(RangePlan& plan) {
+  const std::vector<std::string>& commands = plan.commands;
+  const std::set<std::string>& touched = plan.touched_backends;
   ApplyResult result{.action = ApplyResult::Action::kRuntime, .runtime_commands = commands.size()};
   const Clock::time_point sent = clock_.now();
   auto answers = to_current_worker(commands);
@@ -311,7 +312,8 @@ ApplyResult RangeDriver::apply_runtime(RangeState next, const std::vector<std::s
     }
   }
   // The worker runs `next` now; the files follow, so that a reload or restart keeps it.
-  current_ = std::move(next);
+  current_ = std::move(plan.next);
+  published_ports_ = plan.changed_ports;
   runtime_updates_.fetch_add(1);
   if (auto ok = write_range_files(files_, *current_, touched, false); !ok) {
     log_->warn("runtime update applied but the maps could not be rewritten: {}", ok.error().describe());
@@ -357,13 +359,30 @@ bool RangeDriver::needs_reload(const GlobalSettings& global, const Model& desire
   return plan_range_update(current_, desired, settings_.policy, files_).needs_reload();
 }
 
-ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
-  ApplyResult result = apply_once(global, desired, stop);
+ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& changed,
+                               std::stop_token stop) {
+  // What the last apply left must match its `desired` for the hint to say where this one differs.
+  const std::set<int>* only = changed && in_step_ ? &*changed : nullptr;
+  in_step_ = false;  // until this apply ends with every wanted port routed
+  published_ports_.reset();
+  ApplyResult result = apply_once(global, desired, only, stop);
   publish();
   return result;
 }
 
 void RangeDriver::publish() {
+  if (published_ports_) {  // a runtime update: only its ports changed
+    std::lock_guard lock(published_mu_);
+    for (int port : *published_ports_) {
+      auto route = current_->routes.find(port);
+      if (route == current_->routes.end()) {
+        published_.erase(port);
+      } else {
+        published_.insert_or_assign(port, route->second.backend);
+      }
+    }
+    return;
+  }
   std::map<int, std::string> routes;
   if (current_) {
     for (const auto& [port, route] : current_->routes) routes.emplace(port, route.backend);
@@ -378,7 +397,8 @@ std::string RangeDriver::backend_of(int host_port) const {
   return it == published_.end() ? std::string() : it->second;
 }
 
-ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop) {
+ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& desired, const std::set<int>* only,
+                                    std::stop_token stop) {
   if (!attached_) attach(global, desired);
   if (running_) {
     // A master that died is forgotten here and started again below; one that is alive but
@@ -432,23 +452,38 @@ ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& d
     }
   }
   // What runs, when berth knows it: the plan starts from there even when a reload follows, so
-  // routes keep their backends (and the server state its health) across it.
-  static const std::optional<RangeState> kNothingKnown;
-  const std::optional<RangeState>& base = running_ ? current_ : kNothingKnown;  // no copy of 10,000 routes
-  if (base && current_global_ != global) reasons.push_back("global settings changed");
+  // routes keep their backends (and the server state its health) across it. It is moved into
+  // the plan, not copied (10,000 routes), and taken back from it unless the plan is carried out
+  // at run time.
+  const bool known = running_ && current_;
+  if (known && current_global_ != global) reasons.push_back("global settings changed");
   if (running_ && !current_) reasons.push_back(std::string(kUnconfirmedConfigReason));
   const Clock::time_point plan_started = clock_.now();
-  RangePlan plan = plan_range_update(base, *wanted, settings_.policy, files_);
-  log_->debug("range plan routes={} commands={} reload={} plan_ms={:.1f}", plan.next.routes.size(),
-              plan.commands.size(), plan.needs_reload(), milliseconds(clock_.now() - plan_started));
-  if (base && reasons.empty() && !plan.needs_reload()) {
-    if (plan.empty()) return result;
-    ApplyResult runtime = apply_runtime(std::move(plan.next), plan.commands, plan.touched_backends);
+  RangePlan plan = plan_range_update(known ? std::exchange(current_, std::nullopt) : std::nullopt, *wanted,
+                                     settings_.policy, files_, only);
+  log_->debug("range plan routes={} ports={} commands={} reload={} plan_ms={:.1f}", plan.next.routes.size(),
+              only ? std::to_string(only->size()) : std::string("all"), plan.commands.size(), plan.needs_reload(),
+              milliseconds(clock_.now() - plan_started));
+  if (known && reasons.empty() && !plan.needs_reload()) {
+    if (plan.empty()) {
+      current_ = std::move(plan).undone();
+      in_step_ = true;
+      return result;
+    }
+    ApplyResult runtime = apply_runtime(plan);
     runtime.unavailable = std::move(result.unavailable);
-    if (runtime.ok()) return runtime;
+    if (runtime.ok()) {
+      in_step_ = true;
+      return runtime;
+    }
     // A reload renders every route, whatever the runtime state became.
     log_->warn("runtime update failed, reloading instead: {}", runtime.error->describe());
     reasons.push_back("a runtime update failed");
+  }
+  if (known) {
+    // reload() compares with what runs and puts its files back on failure: it needs current_.
+    // A reload is rare: the plan is made again, in full, from a copy.
+    current_ = std::move(plan).undone();
     plan = plan_range_update(current_, *wanted, settings_.policy, files_);
   }
   for (auto& reason : plan.reload_reasons) {

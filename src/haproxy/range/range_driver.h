@@ -51,6 +51,7 @@
 #include "haproxy/haproxy_master.h"
 #include "haproxy/master_cli.h"
 #include "haproxy/range/range_files.h"
+#include "haproxy/range/range_plan.h"
 #include "haproxy/range/range_state.h"
 
 namespace spdlog {
@@ -73,7 +74,11 @@ class RangeDriver final : public Applier {
   RangeDriver(const RangeDriver&) = delete;
   RangeDriver& operator=(const RangeDriver&) = delete;
 
-  ApplyResult apply(const GlobalSettings& global, const Model& desired, std::stop_token stop) override;
+  using Applier::apply;
+  // With `changed`, and when the last apply left every port as it wanted, the plan looks at only
+  // the changed ports (and publishes only those): O(changed) at 10,000 routes.
+  ApplyResult apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& changed,
+                    std::stop_token stop) override;
   bool needs_reload(const GlobalSettings& global, const Model& desired) const override;
   bool serves(int host_port) const override { return current_ && current_->routes.contains(host_port); }
 
@@ -89,15 +94,18 @@ class RangeDriver final : public Applier {
   std::uint64_t reconciled_commands() const { return reconciled_.load(); }
 
  private:
-  ApplyResult apply_once(const GlobalSettings& global, const Model& desired, std::stop_token stop);
+  // `only`: the plan looks at these host ports only (apply()'s hint, when in step).
+  ApplyResult apply_once(const GlobalSettings& global, const Model& desired, const std::set<int>* only,
+                         std::stop_token stop);
   void publish();
   // A running master is adopted; its state too (no reload) when adopt_state() can read it back.
   void attach(const GlobalSettings& global, const Model& desired);
   Result<void> adopt_state(const GlobalSettings& global, const Model& desired, std::optional<int> worker,
                            const Result<std::string>& disk);
   void release_drained();
-  ApplyResult apply_runtime(RangeState next, const std::vector<std::string>& commands,
-                            const std::set<std::string>& touched);
+  // Carries `plan` out at run time: current_ becomes plan.next. On failure the plan is left
+  // as it was (current_ is the caller's to put back).
+  ApplyResult apply_runtime(RangePlan& plan);
   ApplyResult reload(const GlobalSettings& global, RangeState next, std::vector<std::string> reasons,
                      ApplyResult result, std::stop_token stop);
   // Pool ports HAProxy does not bind now that another process holds.
@@ -118,6 +126,11 @@ class RangeDriver final : public Applier {
   bool attached_ = false;
   bool running_ = false;
   std::optional<RangeState> current_;
+  // The last apply() ended with every port it wanted routed as wanted (a runtime update or
+  // nothing to do): the next apply's hint then says where it differs. False after a reload, a
+  // failure or an adoption, so the next plan looks at every port.
+  bool in_step_ = false;
+  std::optional<std::set<int>> published_ports_;  // set by a runtime update: the ports to publish
   GlobalSettings current_global_;
   int known_worker_ = 0;      // the current worker berth started, adopted or reconciled
   std::set<int> own_ports_;  // ports the running HAProxy binds (adopted: its config's bind lines)

@@ -92,6 +92,14 @@ struct Planner {
   RangeState& next() { return plan.next; }
   void command(std::string text) { plan.commands.push_back(std::move(text)); }
 
+  // Called before the plan changes `port`'s route, so that undone() can put it back.
+  void remember(int port) {
+    plan.changed_ports.insert(port);
+    if (plan.undo.routes.contains(port)) return;
+    auto route = next().routes.find(port);
+    plan.undo.routes.emplace(port, route == next().routes.end() ? std::nullopt : std::optional<Route>(route->second));
+  }
+
   void reset_acl(const std::string& backend, const std::vector<Cidr>& allow_sources) {
     const auto acl = files.acl_file(backend).string();
     command(fmt::format("clear acl {}", acl));
@@ -99,6 +107,7 @@ struct Planner {
   }
 
   void remove_route(int port) {
+    remember(port);
     const Route route = std::move(next().routes.at(port));
     next().routes.erase(port);
     command(fmt::format("del map {} {}", files.ports_map.string(), port));
@@ -110,11 +119,12 @@ struct Planner {
     // new unrestricted port needs no ACL command (each walks HAProxy's list of every pattern
     // file: ~1 ms at 10,000 backends). Its port is unmapped already: no new client reaches it.
     if (!route.allow_sources.empty()) reset_acl(route.backend, {});
-    next().draining.insert(route.backend);
+    if (next().draining.insert(route.backend).second) plan.undo.drained.push_back(route.backend);
     plan.touched_backends.insert(route.backend);
   }
 
   void update_route(int port, Route& route, const Listener& listener, Slots slots) {
+    remember(port);
     auto slot_changes = slot_commands(route.backend, route.slots, slots);
     if (!slot_changes.empty()) plan.touched_backends.insert(route.backend);
     for (auto& text : slot_changes) command(std::move(text));
@@ -169,23 +179,46 @@ struct Planner {
     command(fmt::format("add map {} {} {}", files.services_map.string(), port, service_label(route.service)));
     command(fmt::format("add map {} {} {}", files.ports_map.string(), port, backend));
     plan.touched_backends.insert(backend);
+    remember(port);
     next().routes[port] = std::move(route);
   }
 };
 
 }  // namespace
 
-RangePlan plan_range_update(const std::optional<RangeState>& current, const Model& desired, const RangePolicy& policy,
-                            const RangeFiles& files) {
+RangeState RangePlan::undone() && {
+  if (undo.draining) next.draining = std::move(*undo.draining);
+  for (const std::string& backend : undo.drained) next.draining.erase(backend);
+  for (const std::string& backend : undo.added_backends) next.layout.backends.erase(backend);
+  for (auto& [port, route] : undo.routes) {
+    if (route) {
+      next.routes.insert_or_assign(port, std::move(*route));
+    } else {
+      next.routes.erase(port);
+    }
+  }
+  return std::move(next);
+}
+
+RangePlan plan_range_update(std::optional<RangeState> current, const Model& desired, const RangePolicy& policy,
+                            const RangeFiles& files, const std::set<int>* only) {
   RangePlan plan;
-  if (current) plan.next = *current;
-  if (!current) plan.reload_reasons.push_back("no config is running yet");
+  const bool running = current.has_value();
+  if (running) plan.next = std::move(*current);
+  if (!running) plan.reload_reasons.push_back("no config is running yet");
+  if (!running) only = nullptr;
   Planner planner{files, plan};
   auto& next = plan.next;
 
   // Routes that go, move or change.
   std::vector<int> ports;
-  for (const auto& [port, route] : next.routes) ports.push_back(port);
+  if (only) {
+    for (int port : *only) {
+      if (next.routes.contains(port)) ports.push_back(port);
+    }
+  } else {
+    for (const auto& [port, route] : next.routes) ports.push_back(port);
+  }
   for (int port : ports) {
     auto wanted = desired.listeners.find(port);
     Route& route = next.routes.at(port);
@@ -216,7 +249,18 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
     std::vector<int> ports;
   };
   std::map<std::pair<std::string, std::size_t>, Shortage> shortages;  // by (kind id, slots)
-  for (const auto& [port, listener] : desired.listeners) {
+  // The desired listeners the plan looks at: every one, or those of `only`.
+  std::vector<const std::pair<const int, Listener>*> looked_at;
+  if (only) {
+    for (int port : *only) {
+      if (auto wanted = desired.listeners.find(port); wanted != desired.listeners.end()) looked_at.push_back(&*wanted);
+    }
+  } else {
+    looked_at.reserve(desired.listeners.size());
+    for (const auto& entry : desired.listeners) looked_at.push_back(&entry);
+  }
+  for (const auto* entry : looked_at) {
+    const auto& [port, listener] = *entry;
     if (next.routes.contains(port)) continue;
     const BackendKind kind = kind_of(listener.options);
     const std::string id = kind_id(kind);
@@ -228,14 +272,14 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
     auto& shortage = shortages[{id, policy.servers_for(listener.servers.size())}];
     shortage.kind = kind;
     shortage.ports.push_back(port);
-    if (current) {
+    if (running) {
       plan.reload_reasons.push_back(fmt::format("host port {}: kind {} has no free backend with {} server slots",
                                                 describe(port, listener), id, listener.servers.size()));
     }
   }
   // A fresh layout starts with a chunk of backends of the default options, which most Services
   // use: the first Services after a start need no reload either.
-  if (!current) {
+  if (!running) {
     const BackendKind kind = kind_of(BackendOptions{});
     auto& shortage = shortages[{kind_id(kind), policy.servers_for(0)}];
     shortage.kind = kind;
@@ -257,7 +301,9 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
     const auto& [id, slots] = key;
     const std::size_t count = std::max<std::size_t>(1, (shortage.ports.size() + chunk - 1) / chunk) * chunk;
     for (std::size_t i = 0; i < count; ++i) {
-      next.layout.backends[range_backend_name(id, ++last_index[id])] = RangeBackend{shortage.kind, slots};
+      std::string name = range_backend_name(id, ++last_index[id]);
+      next.layout.backends[name] = RangeBackend{shortage.kind, slots};
+      plan.undo.added_backends.push_back(std::move(name));
     }
   }
   FreeBackends grown(next);
@@ -271,6 +317,7 @@ RangePlan plan_range_update(const std::optional<RangeState>& current, const Mode
   // A reload renders every route into the new config: the commands are not sent, and the new
   // worker has no sessions in the draining backends (the old worker keeps its own).
   plan.commands.clear();
+  plan.undo.draining = std::move(next.draining);
   next.draining.clear();
   return plan;
 }

@@ -21,6 +21,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,14 +38,33 @@ struct RangePlan {
   std::vector<std::string> reload_reasons;   // non-empty: a reload is needed
   std::vector<std::string> commands;         // when no reload: the commands, in order
   std::set<std::string> touched_backends;    // whose servers or ACL the commands change
+  std::set<int> changed_ports;               // host ports whose route the plan adds, changes or removes
 
   bool needs_reload() const { return !reload_reasons.empty(); }
   bool empty() const { return reload_reasons.empty() && commands.empty(); }
+
+  // `next` put back as the plan found it (the `current` it was given): a plan that is not
+  // carried out gives the running state back without it ever having been copied. O(what the
+  // plan changed).
+  RangeState undone() &&;
+
+  // What the plan changed in `next`, for undone().
+  struct Undo {
+    std::map<int, std::optional<Route>> routes;        // a changed port's route before the plan
+    std::vector<std::string> drained;                   // backends the plan put into `draining`
+    std::vector<std::string> added_backends;            // backends the plan added to the layout
+    std::optional<std::set<std::string>> draining;      // `draining` before a reload's plan cleared it
+  } undo;
 };
 
-// `current`: what runs (nullopt: nothing yet; a reload with a fresh layout). The plan never
+// `current`: what runs (nullopt: nothing yet; a reload with a fresh layout), moved in: the plan
+// changes it in place into `next` (a caller that keeps its state passes a copy). The plan never
 // changes next.layout.binds: the driver decides what is bound.
-RangePlan plan_range_update(const std::optional<RangeState>& current, const Model& desired, const RangePolicy& policy,
-                            const RangeFiles& files);
+// `only`: when given (and something runs), only these host ports are looked at; every other
+// port's route is taken to be as `desired` wants it. The caller vouches for that (range_driver.h:
+// the ports whose listeners changed since a plan that was carried out in full). A plan over a
+// few ports then costs a few ports at 10,000 routes.
+RangePlan plan_range_update(std::optional<RangeState> current, const Model& desired, const RangePolicy& policy,
+                            const RangeFiles& files, const std::set<int>* only = nullptr);
 
 }  // namespace berth::haproxy
