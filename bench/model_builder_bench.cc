@@ -6,7 +6,10 @@
 //
 // In process, no cluster: the objects are made as a Store holds them. Prints one JSON object
 // per size on stdout: milliseconds of the first build and the median and worst of R builds,
-// each after one Service is replaced by a changed copy.
+// each after one Service is replaced by a changed copy, three ways:
+//   build_after_one_change       from vectors the bench keeps (no Store)
+//   list_build_after_one_change  from services.list() and slices.list() of two kube::Stores
+//   store_build_after_one_change from the two Stores, following their change logs (the sync's)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +22,7 @@
 
 #include "bench_support.h"
 #include "dataplane/model_builder.h"
+#include "kube/store.h"
 
 namespace {
 
@@ -74,12 +78,23 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 nlohmann::json measure(int count, int rounds) {
   Cluster cluster = make_cluster(count);
-  const ModelBuilder builder(berth::controller::AnnotationConfig{}, *berth::ports::PortRangeSet::parse("20000-31999"));
+  kube::Store<kube::Service> services;
+  kube::Store<kube::EndpointSlice> slices;
+  for (const auto& service : cluster.services) services.upsert(service);
+  for (const auto& slice : cluster.slices) slices.upsert(slice);
+  const auto pool = *berth::ports::PortRangeSet::parse("20000-31999");
+  const ModelBuilder builder(berth::controller::AnnotationConfig{}, pool);
+  const ModelBuilder from_lists(berth::controller::AnnotationConfig{}, pool);
+  const ModelBuilder from_stores(berth::controller::AnnotationConfig{}, pool);
   auto start = std::chrono::steady_clock::now();
   std::size_t listeners = builder.build(cluster.services, cluster.slices, {})->model.listeners.size();
   const double first_ms = ms_since(start);
+  from_lists.build(services.list(), slices.list(), {});
+  from_stores.build(services, slices, {});
 
   std::vector<double> after_one_change;
+  std::vector<double> list_after_one_change;
+  std::vector<double> store_after_one_change;
   for (int round = 0; round < rounds; ++round) {
     // What a sync after one user edit sees: one Service replaced by a changed copy.
     const std::size_t at = static_cast<std::size_t>(round * 7919) % cluster.services.size();
@@ -87,19 +102,29 @@ nlohmann::json measure(int count, int rounds) {
     changed->meta.resource_version = fmt::format("{}", round + 2);
     changed->meta.annotations["haproxy-ingress/maxconn"] = fmt::format("{}", 10 + round);
     cluster.services[at] = changed;
+    services.upsert(changed);
+    // Each result is released before the next build, as the sync loop does, so it is patched in place.
     start = std::chrono::steady_clock::now();
-    // Released before the next build, as the sync loop does, so the result is patched in place.
-    const auto built = builder.build(cluster.services, cluster.slices, {});
+    listeners = builder.build(cluster.services, cluster.slices, {})->model.listeners.size();
     after_one_change.push_back(ms_since(start));
-    listeners = built->model.listeners.size();
+    start = std::chrono::steady_clock::now();
+    from_lists.build(services.list(), slices.list(), {});
+    list_after_one_change.push_back(ms_since(start));
+    start = std::chrono::steady_clock::now();
+    from_stores.build(services, slices, {});
+    store_after_one_change.push_back(ms_since(start));
   }
+  auto ms = [](double value) { return berth::bench::round3(value); };
   return {{"bench", "model_builder"},
           {"services", count},
           {"listeners", listeners},
-          {"first_build_ms", berth::bench::round3(first_ms)},
-          {"build_after_one_change_p50_ms", berth::bench::round3(berth::bench::percentile(after_one_change, 0.5))},
-          {"build_after_one_change_max_ms",
-           berth::bench::round3(*std::ranges::max_element(after_one_change))},
+          {"first_build_ms", ms(first_ms)},
+          {"build_after_one_change_p50_ms", ms(berth::bench::percentile(after_one_change, 0.5))},
+          {"build_after_one_change_max_ms", ms(*std::ranges::max_element(after_one_change))},
+          {"list_build_after_one_change_p50_ms", ms(berth::bench::percentile(list_after_one_change, 0.5))},
+          {"list_build_after_one_change_max_ms", ms(*std::ranges::max_element(list_after_one_change))},
+          {"store_build_after_one_change_p50_ms", ms(berth::bench::percentile(store_after_one_change, 0.5))},
+          {"store_build_after_one_change_max_ms", ms(*std::ranges::max_element(store_after_one_change))},
           {"rounds", rounds}};
 }
 

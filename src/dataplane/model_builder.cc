@@ -155,7 +155,45 @@ void erase_unserved(std::vector<UnservedPort>& unserved, const UnservedPort& por
   if (it != unserved.end() && *it == port) unserved.erase(it);
 }
 
+// Whether a slice can give a Service servers: it names its Service and has addresses to dial
+// (not FQDN).
+bool usable_slice(const kube::EndpointSlice& slice) {
+  return !slice.service_name.empty() && (slice.address_type == "IPv4" || slice.address_type == "IPv6");
+}
+
+// The order of one Service's slices in its view, whatever the input's order: a view is kept
+// while it was made from the same slices in the same order (ServiceView::made_from).
+bool slice_before(const kube::EndpointSlice& a, const kube::EndpointSlice& b) {
+  return std::tie(a.meta.name, a.meta.uid, a.meta.resource_version) <
+         std::tie(b.meta.name, b.meta.uid, b.meta.resource_version);
+}
+
 }  // namespace
+
+// What the last build from Stores read, so that the next one reads only what changed since.
+// Valid exactly while ModelBuilder::stores_ holds it: memo_ then has one entry per Service of
+// the Store (by object), and the views in memo_ are those of the last result.
+struct ModelBuilder::StoreIndex {
+  // A Service's namespace and name, which a slice names its Service by. Not the Store key: the
+  // vector build matches the two fields, and "a/b" + "c" and "a" + "b/c" have one key.
+  using ServiceName = std::pair<std::string, std::string>;
+  struct ServiceNameHash {
+    std::size_t operator()(const ServiceName& n) const {
+      return std::hash<std::string>{}(n.first) * 31 + std::hash<std::string>{}(n.second);
+    }
+  };
+
+  const kube::Store<kube::Service>* services = nullptr;
+  const kube::Store<kube::EndpointSlice>* slices = nullptr;
+  std::uint64_t services_revision = 0;  // what the changes are asked since
+  std::uint64_t slices_revision = 0;
+  // Store key → the object the builder has for it (its memo_ entry holds it).
+  std::unordered_map<std::string, const kube::Service*> service_at;
+  // A usable slice's Store key → the Service it belongs to: where a changed or deleted slice was.
+  std::unordered_map<std::string, ServiceName> slice_owner;
+  // A Service → its usable slices, sorted by slice_before(): what its view is made from.
+  std::unordered_map<ServiceName, std::vector<SlicePtr>, ServiceNameHash> slices_of;
+};
 
 // What build() decides about one marked Service from the Service and its own slices alone.
 // Kept between builds while both are the same objects: a Store's objects are immutable (a
@@ -182,6 +220,9 @@ struct ModelBuilder::ServiceView {
   bool made_from(const ServicePtr& s, const std::vector<const SlicePtr*>& from) const {
     return service == s && std::ranges::equal(slices, from, {}, &SlicePtr::get,
                                               [](const SlicePtr* slice) { return slice->get(); });
+  }
+  bool made_from(const ServicePtr& s, const std::vector<SlicePtr>& from) const {
+    return service == s && slices == from;  // the same objects
   }
 
   // Whether the port takes part in settling its host port: it has a valid one, usable here.
@@ -276,27 +317,75 @@ std::shared_ptr<const ModelBuilder::ServiceView> ModelBuilder::view_of(const Ser
 std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServicePtr>& services,
                                                       const std::vector<SlicePtr>& slices,
                                                       const std::set<int>& unusable_host_ports) const {
+  std::lock_guard lock(memo_mu_);
+  stores_.reset();  // the memo no longer mirrors the Stores
+  return build_from(services, slices, unusable_host_ports);
+}
+
+std::shared_ptr<const BuiltModel> ModelBuilder::build(const kube::Store<kube::Service>& services,
+                                                      const kube::Store<kube::EndpointSlice>& slices,
+                                                      const std::set<int>& unusable_host_ports) const {
+  std::lock_guard lock(memo_mu_);
+  if (stores_ && stores_->services == &services && stores_->slices == &slices) {
+    const kube::ChangedKeys changed_services = services.changed_since(stores_->services_revision);
+    const kube::ChangedKeys changed_slices = slices.changed_since(stores_->slices_revision);
+    if (changed_services.complete && changed_slices.complete) {
+      auto built =
+          build_from_changes(services, slices, changed_services.keys, changed_slices.keys, unusable_host_ports);
+      stores_->services_revision = changed_services.revision;
+      stores_->slices_revision = changed_slices.revision;
+      return built;
+    }
+  }
+
+  // Everything, as the vector build does it. The revisions are read before the lists: a change
+  // in between is in the lists and is named again by the next changed_since(), and reading a key
+  // the builder is already up to date with changes nothing.
+  stores_.reset();
+  auto index = std::make_unique<StoreIndex>();
+  index->services = &services;
+  index->slices = &slices;
+  index->services_revision = services.revision();
+  index->slices_revision = slices.revision();
+  const std::vector<ServicePtr> service_list = services.list();
+  const std::vector<SlicePtr> slice_list = slices.list();
+  auto built = build_from(service_list, slice_list, unusable_host_ports);
+  index->service_at.reserve(service_list.size());
+  for (const ServicePtr& service : service_list) index->service_at.emplace(service->meta.key(), service.get());
+  index->slice_owner.reserve(slice_list.size());
+  for (const SlicePtr& slice : slice_list) {
+    if (!usable_slice(*slice)) continue;
+    StoreIndex::ServiceName owner{slice->meta.namespace_, slice->service_name};
+    index->slices_of[owner].push_back(slice);
+    index->slice_owner.emplace(slice->meta.key(), std::move(owner));
+  }
+  for (auto& [owner, own] : index->slices_of) {
+    std::ranges::sort(own, [](const SlicePtr& a, const SlicePtr& b) { return slice_before(*a, *b); });
+  }
+  stores_ = std::move(index);
+  return built;
+}
+
+std::shared_ptr<const BuiltModel> ModelBuilder::build_from(const std::vector<ServicePtr>& services,
+                                                           const std::vector<SlicePtr>& slices,
+                                                           const std::set<int>& unusable_host_ports) const {
   // Each Service's slices, in an order that does not depend on the input's.
-  using ServiceName = std::pair<std::string_view, std::string_view>;
+  using NameView = std::pair<std::string_view, std::string_view>;  // (namespace, name), into the input
   struct NameHash {
-    std::size_t operator()(const ServiceName& n) const {
+    std::size_t operator()(const NameView& n) const {
       return std::hash<std::string_view>{}(n.first) * 31 + std::hash<std::string_view>{}(n.second);
     }
   };
   // Pointers into `slices`: a shared_ptr is copied only into a view that is worked out anew.
-  std::unordered_map<ServiceName, std::vector<const SlicePtr*>, NameHash> slices_of;
+  std::unordered_map<NameView, std::vector<const SlicePtr*>, NameHash> slices_of;
   slices_of.reserve(slices.size());
   for (const SlicePtr& slice : slices) {
-    if (!slice || slice->service_name.empty()) continue;
-    if (slice->address_type != "IPv4" && slice->address_type != "IPv6") continue;  // FQDN: nothing to dial
+    if (!slice || !usable_slice(*slice)) continue;  // FQDN: nothing to dial
     slices_of[{slice->meta.namespace_, slice->service_name}].push_back(&slice);
   }
   for (auto& [name, list] : slices_of) {
     if (list.size() < 2) continue;
-    std::ranges::sort(list, [](const SlicePtr* a, const SlicePtr* b) {
-      return std::tie((*a)->meta.name, (*a)->meta.uid, (*a)->meta.resource_version) <
-             std::tie((*b)->meta.name, (*b)->meta.uid, (*b)->meta.resource_version);
-    });
+    std::ranges::sort(list, [](const SlicePtr* a, const SlicePtr* b) { return slice_before(**a, **b); });
   }
 
   // Marked Services, one per key; of two objects with one key (never from a Store), the older
@@ -304,14 +393,17 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServiceP
   auto rank = [](const kube::Service& s) {
     return std::tie(s.meta.creation_timestamp, s.meta.uid, s.meta.resource_version);
   };
-  std::lock_guard lock(memo_mu_);
-  // The memo is updated in place: entries this build does not see are dropped at its end.
+  // The memo is updated in place: entries this build does not see are dropped at its end. Until
+  // the result is settled again it no longer matches the memo (and if a view throws, it never
+  // does: the next build starts from nothing).
+  const bool last_was_complete = last_complete_;
+  last_complete_ = false;
   const std::uint64_t generation = ++memo_generation_;
   struct Marked {
     const ServicePtr* service = nullptr;
     MemoEntry* entry = nullptr;  // stable: an unordered_map's elements do not move
   };
-  std::unordered_map<ServiceName, Marked, NameHash> marked;
+  std::unordered_map<NameView, Marked, NameHash> marked;
   marked.reserve(services.size());
   for (const ServicePtr& service : services) {
     if (!service) continue;
@@ -359,14 +451,124 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServiceP
     }
   }
 
-  // Patching costs about O(changed × log n) plus moving unserved entries; past a share of
-  // the Services, building anew is cheaper (a first sync, a resync).
+  return settle(added, removed, &views, views.size(), last_was_complete, unusable_host_ports);
+}
+
+std::shared_ptr<const BuiltModel> ModelBuilder::build_from_changes(const kube::Store<kube::Service>& services,
+                                                                   const kube::Store<kube::EndpointSlice>& slices,
+                                                                   const std::vector<std::string>& changed_services,
+                                                                   const std::vector<std::string>& changed_slices,
+                                                                   const std::set<int>& unusable_host_ports) const {
+  // Until the index is whole again it is not kept (a view that throws leaves it half done), and
+  // the result no longer matches the memo.
+  std::unique_ptr<StoreIndex> index = std::move(stores_);
+  const bool last_was_complete = last_complete_;
+  last_complete_ = false;
+
+  // The Services whose view may differ: a key changed, or a slice left or joined them. Each
+  // changed key is read again whether or not it still differs from what the builder has (a key
+  // may be named by the next build's log too, when it changed while this one read it).
+  std::vector<StoreIndex::ServiceName> affected;
+  for (const std::string& key : changed_slices) {
+    SlicePtr now = slices.get(key);
+    if (auto was = index->slice_owner.find(key); was != index->slice_owner.end()) {
+      auto own = index->slices_of.find(was->second);
+      std::erase_if(own->second, [&](const SlicePtr& slice) { return slice->meta.key() == key; });
+      if (own->second.empty()) index->slices_of.erase(own);
+      affected.push_back(std::move(was->second));
+      index->slice_owner.erase(was);
+    }
+    if (now && usable_slice(*now)) {
+      StoreIndex::ServiceName owner{now->meta.namespace_, now->service_name};
+      std::vector<SlicePtr>& own = index->slices_of[owner];
+      own.insert(std::ranges::upper_bound(own, now, [](const SlicePtr& a, const SlicePtr& b) {
+                   return slice_before(*a, *b);
+                 }),
+                 now);
+      index->slice_owner.emplace(key, owner);
+      affected.push_back(std::move(owner));
+    }
+  }
+  std::vector<std::shared_ptr<const ServiceView>> removed;  // kept alive until the patch dropped their claims
+  for (const std::string& key : changed_services) {
+    ServicePtr now = services.get(key);
+    auto was = index->service_at.find(key);
+    const kube::Service* before = was == index->service_at.end() ? nullptr : was->second;
+    if (before == now.get()) continue;  // the object the builder has (its memo entry holds it)
+    if (before != nullptr) {
+      auto entry = memo_.find(before);
+      affected.emplace_back(before->meta.namespace_, before->meta.name);
+      if (entry->second.view) removed.push_back(std::move(entry->second.view));
+      memo_.erase(entry);
+      index->service_at.erase(was);
+    }
+    if (now) {
+      auto [entry, fresh] = memo_.try_emplace(now.get());
+      if (fresh) {
+        entry->second.service = now;
+        entry->second.marked = controller::is_marked(now->meta, config_);
+      }
+      index->service_at.insert_or_assign(key, now.get());
+      affected.emplace_back(now->meta.namespace_, now->meta.name);
+    }
+  }
+  std::ranges::sort(affected);
+  affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+
+  std::vector<const ServiceView*> added;
+  static const std::vector<SlicePtr> kNoSlices;
+  for (const StoreIndex::ServiceName& name : affected) {
+    auto at = index->service_at.find(kube::object_key(name.first, name.second));
+    if (at == index->service_at.end() || at->second->meta.namespace_ != name.first ||
+        at->second->meta.name != name.second) {
+      continue;  // no such Service (now): its view, if it had one, went with its memo entry
+    }
+    MemoEntry& entry = memo_.at(at->second);
+    if (!entry.marked) continue;
+    auto own = index->slices_of.find(name);
+    const std::vector<SlicePtr>& own_slices = own == index->slices_of.end() ? kNoSlices : own->second;
+    if (entry.view && entry.view->made_from(entry.service, own_slices)) continue;
+    if (entry.view) removed.push_back(std::move(entry.view));
+    entry.view = view_of(entry.service, own_slices);
+    added.push_back(entry.view.get());
+  }
+  // Every memo entry is a Service of the Store, so its size stands for the vector build's count
+  // of marked Services in the patch-or-rebuild threshold.
+  auto built = settle(added, removed, nullptr, memo_.size(), last_was_complete, unusable_host_ports);
+  stores_ = std::move(index);
+  return built;
+}
+
+// Patching costs about O(changed × log n) plus moving unserved entries; past a share of the
+// Services, building anew is cheaper (a first sync, a resync). `views`: every view in use, or
+// nullptr for those in memo_.
+std::shared_ptr<const BuiltModel> ModelBuilder::settle(const std::vector<const ServiceView*>& added,
+                                                       const std::vector<std::shared_ptr<const ServiceView>>& removed,
+                                                       const std::vector<const ServiceView*>* views,
+                                                       std::size_t services, bool last_was_complete,
+                                                       const std::set<int>& unusable_host_ports) const {
   const std::size_t changed = added.size() + removed.size();
-  if (!last_ || !last_complete_ || last_unusable_ != unusable_host_ports ||
-      changed > std::max<std::size_t>(16, views.size() / 4)) {
-    build_from_scratch(views, unusable_host_ports);
+  if (!last_ || !last_was_complete || last_unusable_ != unusable_host_ports ||
+      changed > std::max<std::size_t>(16, services / 4)) {
+    std::vector<const ServiceView*> in_memo;
+    if (views == nullptr) {
+      in_memo.reserve(memo_.size());
+      for (const auto& [object, entry] : memo_) {
+        if (entry.view) in_memo.push_back(entry.view.get());
+      }
+      views = &in_memo;
+    }
+    build_from_scratch(*views, unusable_host_ports);
   } else if (changed > 0) {
     patch(added, removed);
+  } else {
+    // The same listeners as the previous result, which says so (a copy when it is still held,
+    // as a result never changes under its holder).
+    if (last_->changed_ports != std::set<int>{}) {
+      if (last_.use_count() > 1) last_ = std::make_shared<BuiltModel>(*last_);
+      last_->changed_ports.emplace();
+    }
+    last_complete_ = true;
   }
   return last_;
 }
@@ -374,7 +576,6 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build(const std::vector<ServiceP
 // The reference: every claim sorted and settled, every listener made.
 void ModelBuilder::build_from_scratch(const std::vector<const ServiceView*>& views,
                                       const std::set<int>& unusable_host_ports) const {
-  last_complete_ = false;
   claims_.clear();
   auto built = std::make_shared<BuiltModel>();
   std::vector<std::pair<int, Claim>> claims;  // by host port
@@ -420,6 +621,7 @@ void ModelBuilder::build_from_scratch(const std::vector<const ServiceView*>& vie
     if (extra != server_warnings.end()) all.insert(extra->second.begin(), extra->second.end());
     built->warnings.emplace(view->key, std::vector<Warning>(all.begin(), all.end()));
   }
+  built->changed_ports = std::nullopt;  // any listener may differ
   last_ = std::move(built);
   last_unusable_ = unusable_host_ports;
   last_complete_ = true;
@@ -430,7 +632,6 @@ void ModelBuilder::build_from_scratch(const std::vector<const ServiceView*>& vie
 // the last build's (else the build starts from nothing).
 void ModelBuilder::patch(const std::vector<const ServiceView*>& added,
                          const std::vector<std::shared_ptr<const ServiceView>>& removed) const {
-  last_complete_ = false;
   // A result the caller still holds must never change under it.
   if (last_.use_count() > 1) last_ = std::make_shared<BuiltModel>(*last_);
   BuiltModel& built = *last_;
@@ -516,6 +717,7 @@ void ModelBuilder::patch(const std::vector<const ServiceView*>& added,
   std::ranges::sort(touched);
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (const ServiceView* view : touched) update_warnings(built, *view);
+  built.changed_ports.emplace(host_ports.begin(), host_ports.end());  // no other listener was touched
   last_complete_ = true;
 }
 

@@ -5,7 +5,8 @@
 // leader's allocator (docs/allocation.md). docs/dataplane.md describes the rules for users.
 //
 //   ModelBuilder builder(annotations, pool);
-//   std::shared_ptr<const BuiltModel> built = builder.build(services.list(), slices.list(), unusable);
+//   std::shared_ptr<const BuiltModel> built = builder.build(services, slices, unusable);  // the Stores
+//   std::shared_ptr<const BuiltModel> same = builder.build(services.list(), slices.list(), unusable);
 //
 // One Listener per TCP port (controller/tcp_ports.h) of a marked Service whose allocation
 // annotation is a valid host port in the pool and not in `unusable_host_ports`. Ports without
@@ -52,10 +53,21 @@
 // builds while the Service and its slices are the same objects (a Store's objects are
 // immutable), so a build after one change redoes that one Service. The result is kept too and
 // patched: only the host ports the changed Services claim (or claimed) are decided again, and
-// only their listeners, owners, unserved entries and Warnings are replaced. What stays O(n) is
-// finding the changed Services (hashing every Service's name and its slices' pointers). A build
-// starts from nothing when there is no earlier result, `unusable_host_ports` differs from the
-// last build's, or a large share of the Services changed (bench/model_builder_bench.cc).
+// only their listeners, owners, unserved entries and Warnings are replaced.
+//   From the two Stores (the sync loop's way), a build reads only the keys their change logs
+//   (kube::Store::changed_since) name since the last build from the same two Stores: the
+//   changed Services, and the old and new owner of each changed EndpointSlice, which the builder
+//   finds in its own index (slice key → owning Service; a Service → its usable slices), as a
+//   deleted slice is no longer in the Store. A build after a few changes is O(changed × log n).
+//   The first build, a build from other Stores, or one after a change log no longer reaches back
+//   (a relist: more than the log's capacity of changes) lists both Stores, as below, and builds
+//   the index anew.
+//   From two vectors, finding the changed Services is O(n): every Service's name and its
+//   slices' pointers are hashed. Such a build also drops the Store index, so the next build
+//   from Stores lists them.
+// Either way the result starts from nothing when there is no earlier result,
+// `unusable_host_ports` differs from the last build's, or a large share of the Services changed
+// (bench/model_builder_bench.cc).
 //
 // Result: build() returns the builder's kept result, shared. A build patches it in place only
 // when the caller has released every earlier result; while one is still held it is copied
@@ -70,6 +82,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -103,6 +116,12 @@ struct BuiltModel {
   std::map<std::string, std::vector<controller::Warning>> warnings;
   // host port → the key of the Service its listener serves; exactly the model's listeners.
   std::map<int, std::string> owner;
+  // The host ports whose entry in model.listeners may differ from the builder's previous result
+  // (a listener added, removed or changed), so that a caller can look at those alone. A superset:
+  // the host ports the changed Services claim or claimed; empty when nothing changed. nullopt
+  // when any may: the result was built from nothing (the first build, the unusable host ports
+  // changed, many Services changed).
+  std::optional<std::set<int>> changed_ports;
 };
 
 class ModelBuilder {
@@ -118,7 +137,18 @@ class ModelBuilder {
   ModelBuilder(const ModelBuilder&) = delete;
   ModelBuilder& operator=(const ModelBuilder&) = delete;
 
+  // The model of the objects in `services` and `slices`; duplicates of one key (never from a
+  // Store) and null pointers allowed, as above.
   std::shared_ptr<const BuiltModel> build(const std::vector<ServicePtr>& services, const std::vector<SlicePtr>& slices,
+                                          const std::set<int>& unusable_host_ports) const;
+  // The model of what the two Stores hold, exactly as build(services.list(), slices.list(), ...)
+  // gives it, from their change logs when it can (Cost above). The builder keeps the Stores'
+  // addresses: a Store destroyed and another made at its address is noticed (kube::Store's
+  // revisions never continue another's), but a Store must not be destroyed during a build.
+  // The Stores may be written during a build, as between two list() calls: a key changed
+  // meanwhile may be seen either way, and is looked at again by the next build.
+  std::shared_ptr<const BuiltModel> build(const kube::Store<kube::Service>& services,
+                                          const kube::Store<kube::EndpointSlice>& slices,
                                           const std::set<int>& unusable_host_ports) const;
 
  private:
@@ -134,10 +164,27 @@ class ModelBuilder {
     ServicePtr service;
     bool marked = false;
     std::shared_ptr<const ServiceView> view;  // when the last build used it
-    std::uint64_t seen = 0;  // the last build that had it in its input
-    std::uint64_t used = 0;  // the last build that used its view
+    std::uint64_t seen = 0;  // the last vector build that had it in its input
+    std::uint64_t used = 0;  // the last vector build that used its view (a Store build keeps
+                             // memo_ equal to the Store instead, so it needs neither)
   };
   using Memo = std::unordered_map<const kube::Service*, MemoEntry>;
+  struct StoreIndex;  // the Stores the last build read, and its index of them (model_builder.cc)
+
+  // Both build()s with memo_mu_ held: the vector build, the Store build that follows the change
+  // logs, and what they end with (patch or build from scratch, by how much changed).
+  std::shared_ptr<const BuiltModel> build_from(const std::vector<ServicePtr>& services,
+                                               const std::vector<SlicePtr>& slices,
+                                               const std::set<int>& unusable_host_ports) const;
+  std::shared_ptr<const BuiltModel> build_from_changes(const kube::Store<kube::Service>& services,
+                                                       const kube::Store<kube::EndpointSlice>& slices,
+                                                       const std::vector<std::string>& changed_services,
+                                                       const std::vector<std::string>& changed_slices,
+                                                       const std::set<int>& unusable_host_ports) const;
+  std::shared_ptr<const BuiltModel> settle(const std::vector<const ServiceView*>& added,
+                                           const std::vector<std::shared_ptr<const ServiceView>>& removed,
+                                           const std::vector<const ServiceView*>* views, std::size_t services,
+                                           bool last_was_complete, const std::set<int>& unusable_host_ports) const;
   std::shared_ptr<const ServiceView> view_of(const ServicePtr& service, std::vector<SlicePtr> slices) const;
   void build_from_scratch(const std::vector<const ServiceView*>& views, const std::set<int>& unusable_host_ports) const;
   void patch(const std::vector<const ServiceView*>& added,
@@ -156,6 +203,8 @@ class ModelBuilder {
   mutable bool last_complete_ = false;  // false while a build is underway (or threw)
   mutable std::set<int> last_unusable_;
   mutable std::unordered_map<int, std::vector<Claim>> claims_;
+  // Set by a build from Stores that completed; reset by a vector build. Guarded by memo_mu_.
+  mutable std::unique_ptr<StoreIndex> stores_;
 };
 
 }  // namespace berth::dataplane

@@ -14,11 +14,22 @@
 // every write a new resourceVersion; an object with an empty resourceVersion always counts as
 // changed).
 //
+// Change log: every change of content moves revision() on by one and records its key; a reader
+// that remembers a revision asks changed_since() which keys changed after it, so it can look at
+// those few instead of listing everything (the data plane's ModelBuilder at 10,000 Services).
+// Only the last `change_log_capacity` changes are kept (a relist of 10,000 objects overflows
+// the log, and the reader then looks at everything), so the log costs a bounded amount of memory
+// whether or not anybody reads it.
+//
 // Written by one Reflector; read by any number of threads.
 // Thread-safety: every member may be called from any thread.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,12 +54,36 @@ struct StoreDiff {
   std::vector<std::string> all() const;
 };
 
+// What Store::changed_since() answers.
+struct ChangedKeys {
+  // The store's revision when it answered: ask again from here next time.
+  std::uint64_t revision = 0;
+  // false when the log no longer reaches back to the revision asked about (or that revision is
+  // not one this store has had): `keys` is then empty and anything may have changed.
+  bool complete = false;
+  // Each key whose content changed after the revision asked about, once, in key order. Look
+  // each up: it may hold an object the reader has seen (changed, then the change taken back by
+  // a relist), or be gone.
+  std::vector<std::string> keys;
+};
+
+// Where each Store's revisions start: far apart, so that a Store made at the address of a
+// destroyed one never seems to continue the old one's log to a reader that kept the address
+// and a revision (a store would need 2^40 changes to run into the next one's range).
+inline std::uint64_t first_store_revision() {
+  static std::atomic<std::uint64_t> stores{0};
+  return (stores.fetch_add(1, std::memory_order_relaxed) + 1) << 40;
+}
+
 template <class T>
 class Store {
  public:
   using Ptr = std::shared_ptr<const T>;
 
-  Store() = default;
+  static constexpr std::size_t kDefaultChangeLogCapacity = 4096;
+
+  explicit Store(std::size_t change_log_capacity = kDefaultChangeLogCapacity)
+      : change_log_capacity_(change_log_capacity) {}
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -111,6 +146,21 @@ class Store {
     for (const auto& [key, item] : items_) {
       if (!next.contains(key)) diff.removed.push_back(key);
     }
+    // Keys the log would drop at once are only counted, so a relist does not copy 10,000 keys
+    // under the lock.
+    std::size_t unlogged = diff.added.size() + diff.changed.size() + diff.removed.size();
+    unlogged -= std::min(unlogged, change_log_capacity_);
+    for (const auto* keys : {&diff.added, &diff.changed, &diff.removed}) {
+      for (const std::string& key : *keys) {
+        if (unlogged > 0) {
+          --unlogged;
+          ++revision_;
+          log_.clear();  // what the log held is older still
+        } else {
+          log_change(key);
+        }
+      }
+    }
     items_.swap(next);
     resource_version_ = std::move(resource_version);
     lock.unlock();
@@ -139,9 +189,11 @@ class Store {
     std::string key = object->meta.key();
     std::unique_lock lock(mu_);
     auto [it, inserted] = items_.try_emplace(std::move(key), object);
-    if (inserted) return true;
-    if (!differs(*it->second, *object)) return false;
-    it->second.swap(object);
+    if (!inserted) {
+      if (!differs(*it->second, *object)) return false;
+      it->second.swap(object);
+    }
+    log_change(it->first);
     lock.unlock();  // the old object is released outside the lock
     return true;
   }
@@ -158,6 +210,7 @@ class Store {
     auto it = items_.find(key);
     if (it == items_.end() || it->second->meta.resource_version != expected_resource_version) return false;
     it->second.swap(object);
+    log_change(it->first);
     lock.unlock();  // the old object is released outside the lock
     return true;
   }
@@ -170,7 +223,34 @@ class Store {
     if (it == items_.end()) return false;
     old = std::move(it->second);
     items_.erase(it);
+    log_change(key);
     return true;
+  }
+
+  // Moves on by one with every change of content: an upsert() or apply() that changed
+  // something, a remove() that removed, an update_if_unchanged() that stored, and a replace()
+  // once per key of its diff. It starts at an arbitrary value (first_store_revision()).
+  std::uint64_t revision() const {
+    std::shared_lock lock(mu_);
+    return revision_;
+  }
+
+  // The keys changed after `revision` (an earlier answer of revision() or changed_since()), up
+  // to the returned revision, read under one lock. Incomplete when more than the log's capacity
+  // of changes happened since, or when `revision` is greater than this store's (it was never
+  // one of its revisions). Costs O(k log k) for k changes since, most of it outside the lock.
+  ChangedKeys changed_since(std::uint64_t revision) const {
+    std::shared_lock lock(mu_);
+    ChangedKeys out{.revision = revision_};
+    // log_[i] is the key of revision oldest + 1 + i.
+    const std::uint64_t oldest = revision_ - log_.size();
+    if (revision < oldest || revision > revision_) return out;
+    out.complete = true;
+    out.keys.assign(log_.begin() + static_cast<std::ptrdiff_t>(revision - oldest), log_.end());
+    lock.unlock();
+    std::ranges::sort(out.keys);
+    out.keys.erase(std::unique(out.keys.begin(), out.keys.end()), out.keys.end());
+    return out;
   }
 
   // The resourceVersion of the last replace().
@@ -195,8 +275,19 @@ class Store {
            a.meta.uid != b.meta.uid;
   }
 
+  // Called with mu_ held for writing, once per key whose content changed.
+  void log_change(const std::string& key) {
+    ++revision_;
+    if (change_log_capacity_ == 0) return;
+    if (log_.size() == change_log_capacity_) log_.pop_front();
+    log_.push_back(key);
+  }
+
+  const std::size_t change_log_capacity_;
   mutable std::shared_mutex mu_;
   std::map<std::string, Ptr> items_;  // guarded by mu_
+  std::uint64_t revision_ = first_store_revision();  // guarded by mu_
+  std::deque<std::string> log_;  // the keys of the last changes, up to revision_; guarded by mu_
   std::string resource_version_;      // guarded by mu_
   bool synced_ = false;               // guarded by mu_
 };

@@ -697,3 +697,194 @@ TEST(ModelBuilderUnserved, EachMarkedPortWithoutAListenerSaysWhy) {
 
 }  // namespace
 }  // namespace berth::dataplane
+
+namespace berth::dataplane {
+namespace {
+
+// The host ports whose listener differs between two models: present in one only, or changed.
+std::set<int> listeners_that_differ(const haproxy::Model& before, const haproxy::Model& after) {
+  std::set<int> out;
+  for (const auto& [port, listener] : before.listeners) {
+    auto now = after.listeners.find(port);
+    if (now == after.listeners.end() || !(now->second == listener)) out.insert(port);
+  }
+  for (const auto& [port, listener] : after.listeners) {
+    if (!before.listeners.contains(port)) out.insert(port);
+  }
+  return out;
+}
+
+// A builder that follows the Stores' change logs builds what a fresh builder makes of the
+// Stores' lists, after any change a cluster makes: Services created, changed, unmarked,
+// recreated and deleted; slices changed, added, deleted, moved from one Service to another and
+// made unusable (FQDN, no Service name); host ports contested; a relist (replace()); more changes
+// than a log keeps; an unrelated vector build in between; the unusable host ports changing.
+// And each result's changed_ports names every host port whose listener differs from the last.
+TEST(ModelBuilderStores, ABuilderFollowingTheChangeLogsBuildsWhatAFreshOneDoes) {
+  auto [initial_services, initial_slices] = mixed_cluster();
+  // Small logs, so that a burst of changes outruns them and the builder must list everything.
+  kube::Store<kube::Service> services(/*change_log_capacity=*/48);
+  kube::Store<kube::EndpointSlice> slices(/*change_log_capacity=*/24);
+  for (const ServicePtr& s : initial_services) services.upsert(s);
+  for (const SlicePtr& s : initial_slices) slices.upsert(s);
+
+  const ModelBuilder kept(controller::AnnotationConfig{}, pool());
+  std::mt19937 random(777);
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+  int version = 100;  // every changed object gets a new resourceVersion, as from the API server
+  auto next_version = [&] { return std::to_string(++version); };
+  auto any_service = [&] {
+    auto all = services.list();
+    return all[pick(all.size())];
+  };
+  auto any_slice = [&] {
+    auto all = slices.list();
+    return all[pick(all.size())];
+  };
+
+  // One random change; returns whether a Store's content changed. Adds to `ports_bound` how many
+  // host ports it may change at most: every Service here has one TCP port, and a change reaches
+  // at most two Services (a Service's old and new host port, a slice's old and new Service).
+  std::size_t ports_bound = 0;
+  auto change = [&](int step) -> bool {
+    ports_bound += 2;
+    switch (pick(12)) {
+      case 0: {  // annotations: another host port (often a contested one), options
+        auto s = std::make_shared<kube::Service>(*any_service());
+        s->meta.annotations["haproxy-ingress/3306"] = fmt::format("{}", 20000 + pick(40));
+        s->meta.annotations["haproxy-ingress/check"] = pick(3) ? "tcp" : "bad value";
+        if (pick(4) == 0) s->meta.annotations["haproxy-ingress/backend"] = pick(2) ? "clusterip" : "endpoints";
+        s->meta.resource_version = next_version();
+        return services.upsert(s);
+      }
+      case 1: {  // marked → unmarked, or back
+        auto s = std::make_shared<kube::Service>(*any_service());
+        if (s->meta.annotations.erase(kMarker) == 0) s->meta.annotations[kMarker] = kClass;
+        s->meta.resource_version = next_version();
+        return services.upsert(s);
+      }
+      case 2: {  // a new Service, maybe older than the holder of the host port it wants
+        const std::string ns = pick(2) ? "a" : "b";
+        return services.upsert(service({.ns = ns,
+                                        .name = fmt::format("new-{}", step),
+                                        .annotations = {{"haproxy-ingress/3306", fmt::format("{}", 20000 + pick(40))}},
+                                        .created = fmt::format("2026-01-{:02}T00:00:00Z", 1 + pick(5)),
+                                        .uid = fmt::format("uid-new-{}", step)}));
+      }
+      case 3:  // a Service deleted
+        return services.size() > 10 && services.remove(any_service()->meta.key());
+      case 4: {  // a Service deleted and created again under its key: a new uid
+        auto s = std::make_shared<kube::Service>(*any_service());
+        s->meta.uid = fmt::format("uid-again-{}", step);
+        s->meta.resource_version = next_version();
+        s->meta.creation_timestamp = "2026-02-01T00:00:00Z";
+        return services.upsert(s);
+      }
+      case 5: {  // a slice's endpoints change
+        auto s = std::make_shared<kube::EndpointSlice>(*any_slice());
+        s->endpoints = {endpoint(fmt::format("10.9.{}.{}", step % 200, pick(200) + 1)),
+                        endpoint(pick(3) ? "10.9.0.1" : "not-an-address")};
+        s->meta.resource_version = next_version();
+        return slices.upsert(s);
+      }
+      case 6: {  // a slice moves to another Service of its namespace (or one that does not exist)
+        auto s = std::make_shared<kube::EndpointSlice>(*any_slice());
+        const auto candidates = services.list_namespace(s->meta.namespace_);
+        s->service_name = candidates.empty() || pick(8) == 0 ? "nobody" : candidates[pick(candidates.size())]->meta.name;
+        s->meta.labels[std::string(kube::kServiceNameLabel)] = s->service_name;
+        s->meta.resource_version = next_version();
+        return slices.upsert(s);
+      }
+      case 7:  // a slice deleted
+        return slices.size() > 5 && slices.remove(any_slice()->meta.key());
+      case 8: {  // a slice for some Service, which may have had none
+        const ServicePtr owner = any_service();
+        return slices.upsert(slice({.ns = owner->meta.namespace_,
+                                    .name = fmt::format("{}-extra-{}", owner->meta.name, step),
+                                    .service = owner->meta.name,
+                                    .type = pick(4) ? "IPv4" : "IPv6",
+                                    .endpoints = {endpoint(fmt::format("10.8.0.{}", step % 250 + 1)),
+                                                  endpoint(fmt::format("fd00::{:x}", step + 1))}}));
+      }
+      case 9: {  // a slice becomes unusable (FQDN, or no Service name), or usable again
+        auto s = std::make_shared<kube::EndpointSlice>(*any_slice());
+        if (s->address_type == "FQDN" || s->service_name.empty()) {
+          s->address_type = "IPv4";
+          s->service_name = s->meta.labels[std::string(kube::kServiceNameLabel)];
+        } else if (pick(2)) {
+          s->address_type = "FQDN";
+        } else {
+          s->service_name.clear();
+        }
+        s->meta.resource_version = next_version();
+        return slices.upsert(s);
+      }
+      case 10:  // the watch repeats what the Stores have: not a change
+        return services.upsert(any_service()) || slices.upsert(any_slice());
+      default: {  // a relist that changed a few objects: replace() with its diff
+        ports_bound += 9;  // three times: a Service changed (old and new host port), another removed
+        std::vector<ServicePtr> relisted = services.list();
+        for (int i = 0; i < 3; ++i) {
+          auto s = std::make_shared<kube::Service>(*relisted[pick(relisted.size())]);
+          s->meta.annotations["haproxy-ingress/3306"] = fmt::format("{}", 20000 + pick(40));
+          s->meta.resource_version = next_version();
+          relisted[pick(relisted.size())] = s;  // one replaced by the changed other: a removal, maybe
+        }
+        return !services.replace(std::move(relisted), next_version()).empty();
+      }
+    }
+  };
+
+  std::set<int> unusable = {20003};
+  std::optional<haproxy::Model> previous;  // the last result's listeners
+  std::shared_ptr<const BuiltModel> held;  // an earlier result the caller still holds
+  BuiltModel held_then;
+  int patched = 0;  // results that say which listeners changed
+  for (int step = 0; step < 600; ++step) {
+    if (step % 50 == 49) {  // a host port becomes unusable here, or usable again: built anew
+      unusable = step % 100 == 49 ? std::set<int>{20003, static_cast<int>(20000 + pick(30))} : std::set<int>{20003};
+    }
+    int changes = step % 40 == 39 ? 60 : static_cast<int>(pick(3));  // now and then more than a log keeps
+    bool changed = false;
+    ports_bound = 0;
+    for (int i = 0; i < changes; ++i) changed = change(step) || changed;
+    const bool vector_build = step % 73 == 72;
+    if (vector_build) {  // an unrelated vector build: the next build from the Stores starts over
+      std::vector<ServicePtr> some = services.list();
+      some.resize(some.size() / 2);
+      const BuiltModel other = *kept.build(some, {}, unusable);
+      ASSERT_NO_FATAL_FAILURE(expect_same_build(other, build(some, {}, unusable), step));
+      previous = other.model;
+    }
+
+    const std::shared_ptr<const BuiltModel> built = kept.build(services, slices, unusable);
+    const BuiltModel fresh = build(services.list(), slices.list(), unusable);
+    ASSERT_NO_FATAL_FAILURE(expect_same_build(*built, fresh, step));
+    if (held) {
+      ASSERT_NO_FATAL_FAILURE(expect_same_build(*held, held_then, step));
+    }
+    if (built->changed_ports) {
+      ++patched;
+      ASSERT_TRUE(previous) << "step " << step << ": the first build must say any listener may differ";
+      const std::set<int> differ = listeners_that_differ(*previous, built->model);
+      ASSERT_TRUE(std::ranges::includes(*built->changed_ports, differ))
+          << "step " << step << ": changed_ports " << fmt::format("{}", fmt::join(*built->changed_ports, ",")) << " misses some of "
+          << fmt::format("{}", fmt::join(differ, ","));
+      // Small: only what the changes may have touched; nothing when nothing changed.
+      if (!vector_build) {
+        EXPECT_LE(built->changed_ports->size(), changed ? ports_bound : 0) << "step " << step;
+      }
+    }
+    previous = built->model;
+    if (step % 3 == 0) {  // held across the next build, which must copy it before patching
+      held = built;
+      held_then = *built;
+    } else {
+      held.reset();
+    }
+  }
+  EXPECT_GT(patched, 400);  // most builds patched; the rest started from nothing
+}
+
+}  // namespace
+}  // namespace berth::dataplane

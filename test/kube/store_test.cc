@@ -1,5 +1,6 @@
 #include "kube/store.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -134,6 +135,95 @@ TEST(StoreTest, LaterDuplicateInReplaceWins) {
   store.replace({item("ns", "a", "1", 1), item("ns", "a", "2", 2)}, "2");
   EXPECT_EQ(store.size(), 1u);
   EXPECT_EQ(store.get("ns/a")->value, 2);
+}
+
+// The change log: each change of content moves the revision on and names its key; a reader
+// that kept a revision learns exactly which keys to look at again.
+TEST(StoreChangeLog, NamesEachChangedKeyOnceAndNothingThatDidNotChange) {
+  Store<Item> store;
+  const std::uint64_t start = store.revision();
+  EXPECT_TRUE(store.changed_since(start).complete);
+  EXPECT_THAT(store.changed_since(start).keys, IsEmpty());
+
+  store.upsert(item("ns", "b", "1"));
+  store.upsert(item("ns", "a", "1"));
+  store.upsert(item("ns", "b", "2"));
+  EXPECT_FALSE(store.upsert(item("ns", "a", "1")));  // the same version: not a change
+  EXPECT_FALSE(store.remove("ns/absent"));
+  EXPECT_FALSE(store.update_if_unchanged(item("ns", "a", "9"), "8"));  // based on another version
+  EXPECT_FALSE(store.apply(WatchEventType::kBookmark, item("ns", "c", "3")));
+  EXPECT_EQ(store.revision(), start + 3);
+
+  ChangedKeys changed = store.changed_since(start);
+  EXPECT_TRUE(changed.complete);
+  EXPECT_EQ(changed.revision, start + 3);
+  EXPECT_THAT(changed.keys, ElementsAre("ns/a", "ns/b"));
+  // From the middle: only what came after.
+  EXPECT_THAT(store.changed_since(start + 2).keys, ElementsAre("ns/b"));
+  EXPECT_THAT(store.changed_since(start + 3).keys, IsEmpty());
+  EXPECT_TRUE(store.changed_since(start + 3).complete);
+
+  EXPECT_TRUE(store.update_if_unchanged(item("ns", "a", "2"), "1"));
+  EXPECT_TRUE(store.remove("ns/b"));
+  EXPECT_TRUE(store.apply(WatchEventType::kAdded, item("ns", "c", "3")));
+  changed = store.changed_since(start + 3);
+  EXPECT_EQ(changed.revision, start + 6);
+  EXPECT_THAT(changed.keys, ElementsAre("ns/a", "ns/b", "ns/c"));
+}
+
+TEST(StoreChangeLog, ReplaceLogsEachKeyOfItsDiff) {
+  Store<Item> store;
+  store.replace({item("ns", "a", "1"), item("ns", "b", "1"), item("ns", "c", "1")}, "1");
+  const std::uint64_t before = store.revision();
+  // a unchanged, b changed, c removed, d added.
+  store.replace({item("ns", "a", "1"), item("ns", "b", "2"), item("ns", "d", "1")}, "2");
+  EXPECT_EQ(store.revision(), before + 3);
+  ChangedKeys changed = store.changed_since(before);
+  EXPECT_TRUE(changed.complete);
+  EXPECT_THAT(changed.keys, ElementsAre("ns/b", "ns/c", "ns/d"));
+  // A relist that changes nothing moves nothing.
+  store.replace({item("ns", "a", "1"), item("ns", "b", "2"), item("ns", "d", "1")}, "3");
+  EXPECT_EQ(store.revision(), before + 3);
+}
+
+TEST(StoreChangeLog, IsIncompleteOnceTheLogNoLongerReachesBack) {
+  Store<Item> store(/*change_log_capacity=*/3);
+  const std::uint64_t start = store.revision();
+  store.upsert(item("ns", "a", "1"));
+  store.upsert(item("ns", "b", "1"));
+  store.upsert(item("ns", "c", "1"));
+  EXPECT_TRUE(store.changed_since(start).complete);  // exactly three changes: still reaches back
+  EXPECT_THAT(store.changed_since(start).keys, ElementsAre("ns/a", "ns/b", "ns/c"));
+  store.upsert(item("ns", "a", "2"));
+  ChangedKeys lost = store.changed_since(start);
+  EXPECT_FALSE(lost.complete);
+  EXPECT_THAT(lost.keys, IsEmpty());
+  EXPECT_EQ(lost.revision, start + 4);  // where to start again after looking at everything
+  EXPECT_THAT(store.changed_since(start + 1).keys, ElementsAre("ns/a", "ns/b", "ns/c"));
+  // A revision this store never had.
+  EXPECT_FALSE(store.changed_since(start + 5).complete);
+
+  // A relist larger than the log keeps only its last keys, and the revision counts them all.
+  const std::uint64_t before = store.revision();
+  std::vector<std::shared_ptr<const Item>> relist;
+  for (int i = 0; i < 10; ++i) relist.push_back(item("other", std::to_string(i), "1"));
+  store.replace(relist, "9");  // a, b, c removed; ten added
+  EXPECT_EQ(store.revision(), before + 13);
+  EXPECT_FALSE(store.changed_since(before).complete);
+  EXPECT_FALSE(store.changed_since(before + 9).complete);
+  EXPECT_TRUE(store.changed_since(before + 10).complete);
+  EXPECT_EQ(store.changed_since(before + 10).keys.size(), 3u);
+}
+
+TEST(StoreChangeLog, AnotherStoreNeverContinuesALog) {
+  auto first = std::make_unique<Store<Item>>();
+  first->upsert(item("ns", "a", "1"));
+  const std::uint64_t seen = first->revision();
+  first.reset();
+  // Very likely at the same address: a reader that kept it must not take this log for the old.
+  auto second = std::make_unique<Store<Item>>();
+  for (int i = 0; i < 5; ++i) second->upsert(item("ns", "x", std::to_string(i)));
+  EXPECT_FALSE(second->changed_since(seen).complete);
 }
 
 }  // namespace
