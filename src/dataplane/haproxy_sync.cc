@@ -106,11 +106,17 @@ void HaproxySync::publish(const BuiltModel& built) {
 HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   syncs_.fetch_add(1);
   const Clock::time_point started = clock_.now();
-  // Held for this sync only, so the next build patches it in place (model_builder.h).
-  const std::shared_ptr<const BuiltModel> held = builder_.build(services_.list(), slices_.list(), {});
+  // Held for this sync only, so the next build patches it in place (model_builder.h). Built from
+  // the Stores themselves, so that it reads only what changed since the last build.
+  const std::shared_ptr<const BuiltModel> held = builder_.build(services_, slices_, {});
   const BuiltModel& built = *held;
   const Clock::time_point built_at = clock_.now();
   listeners_.store(built.model.listeners.size());
+  if (!built.changed_ports) {
+    changed_since_apply_.reset();
+  } else if (changed_since_apply_) {
+    changed_since_apply_->insert(built.changed_ports->begin(), built.changed_ports->end());
+  }
 
   // Outcome Warnings stand while their port is still wanted by the same Service and unserved.
   std::erase_if(apply_warnings_, [&](const auto& entry) {
@@ -133,7 +139,8 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   // The interval spaces the starts of reloads: read the time before the apply, which may take
   // long (haproxy -c, a new worker), so the spacing does not grow with the reload's own duration.
   const Clock::time_point apply_started = clock_.now();
-  haproxy::ApplyResult result = applier_.apply(config_.global, built.model, stop);
+  haproxy::ApplyResult result = applier_.apply(config_.global, built.model, changed_since_apply_, stop);
+  changed_since_apply_.emplace();  // the next apply's hint counts from this one's Model
   const Clock::time_point applied_at = clock_.now();
   if (config_.observe_apply) config_.observe_apply(result, applied_at - apply_started);
   // Where a sync's time goes, for benchmarks and for an operator chasing latency at scale.

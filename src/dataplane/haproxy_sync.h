@@ -10,7 +10,9 @@
 // within that window are applied together; a change during an apply queues one more. When the
 // next apply would reload HAProxy and the last reload was less than `min_reload_interval` ago,
 // the sync waits for the rest of the interval (gathering more changes); server-only changes
-// go through the Runtime API at once. Every `resync_period` the key is synced anyway: that
+// go through the Runtime API at once. Each apply is told which host ports changed since the
+// previous apply's Model (the builder's changed_ports, gathered), so range mode plans only
+// those. Every `resync_period` the key is synced anyway: that
 // notices a dead HAProxy (the Driver starts a new one) and retries what failed.
 //
 // Events (once per state, like the allocator's): Warning InvalidOption / InvalidName /
@@ -104,6 +106,11 @@ class HaproxySync {
 
   // Owned by the sync thread.
   std::optional<Clock::time_point> last_reload_;  // when the last successful reload began
+  // The Applier's hint: the host ports whose listeners changed since the Model of the last
+  // apply() call, gathered from each build's changed_ports (builds deferred in between count
+  // too); std::nullopt (any may have) at first and after a build from scratch. The builder's
+  // previous result is always this loop's previous build: nothing else builds with it.
+  haproxy::ChangedPorts changed_since_apply_;
   std::map<std::string, std::set<controller::Warning>> reported_;  // Service key → Warnings raised
   // Warnings of the Driver's outcome (PortUnavailable, ConfigRejected), by host port; kept
   // until the port serves or belongs to another Service, since applies without a reload do

@@ -186,6 +186,37 @@ TEST_F(HaproxySyncTest, AListenerHaproxyRejectedIsReportedOnItsService) {
   EXPECT_TRUE(applier_.serves(20001));
 }
 
+// Each apply is told which host ports changed since the previous apply's Model, so that range
+// mode can look at only those; builds deferred in between count too.
+TEST_F(HaproxySyncTest, EachApplyIsToldTheHostPortsThatChangedSinceThePreviousOne) {
+  expose("a", 20001);
+  expose("b", 20002);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);
+  ASSERT_EQ(applier_.calls().size(), 1u);
+  EXPECT_FALSE(applier_.calls()[0].changed.has_value()) << "the first apply is told nothing";
+
+  expose("c", 20003);
+  clock_.advance(300ms);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kDeferred);  // a reload within the interval
+  expose("b", 20004, {}, "2");                                 // moved to another host port
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kDeferred);
+  clock_.advance(1s);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);
+  ASSERT_EQ(applier_.calls().size(), 2u);
+  EXPECT_EQ(applier_.calls()[1].changed, (std::set<int>{20002, 20003, 20004}));
+
+  services_.remove("default/a");
+  clock_.advance(1s);
+  applier_.script({.error = Error{ErrorCode::kTimeout, "the master does not answer"}});
+  EXPECT_EQ(sync_.sync(), HaproxySync::Outcome::kFailed);
+  clock_.advance(2s);
+  ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);
+  ASSERT_EQ(applier_.calls().size(), 4u);
+  EXPECT_EQ(applier_.calls()[2].changed, (std::set<int>{20001}));
+  EXPECT_EQ(applier_.calls()[3].changed, (std::set<int>{}))
+      << "counted from the failed call's Model: the Applier knows its apply failed";
+}
+
 TEST_F(HaproxySyncTest, ReloadsAreSpacedByTheMinimumIntervalServerChangesAreNot) {
   expose("a", 20001);
   ASSERT_EQ(sync_.sync(), HaproxySync::Outcome::kApplied);  // a reload: a new listener
