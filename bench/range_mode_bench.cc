@@ -109,8 +109,9 @@ struct Params {
   int chunk = 1024;
   std::string berth_log_dir;  // when set, each mode's berth log is copied there at its end
   std::string berth_log_level = "info";  // debug: each sync's and runtime update's timings
-  // berth's own defaults unless given (reported in every JSON line).
-  std::string gather_delay = berth::format_go_duration(berth::app::DataplaneOptions{}.gather_delay);
+  // berth's own defaults unless given (reported in every JSON line); the gather delay's
+  // depends on the listen mode.
+  std::string gather_delay;
   std::string min_reload_interval = berth::format_go_duration(berth::app::DataplaneOptions{}.min_reload_interval);
 };
 
@@ -168,7 +169,7 @@ class ModeBench {
                {"listen_mode", mode_},
                {"cores", std::thread::hardware_concurrency()},
                {"haproxy_version", haproxy_version()},
-               {"gather_delay", p.gather_delay},
+               {"gather_delay", gather_delay(p, mode_)},
                {"min_reload_interval", p.min_reload_interval},
                {"check_interval", "2s"},
                {"haproxy_maxconn", kMaxconn},
@@ -203,9 +204,13 @@ class ModeBench {
     return range() && p_.churn > 0 ? churn() : 0;
   }
 
+  static std::string gather_delay(const Params& p, const std::string& mode) {
+    return p.gather_delay.empty() ? berth::app::default_gather_delay(mode) : p.gather_delay;
+  }
+
   static std::map<std::string, std::string> flags(const Params& p, const std::string& mode) {
     std::map<std::string, std::string> f = {{"--listen-mode", mode},
-                                            {"--gather-delay", p.gather_delay},
+                                            {"--gather-delay", gather_delay(p, mode)},
                                             {"--min-reload-interval", p.min_reload_interval},
                                             {"--check-interval", "2s"},
                                             {"--haproxy-check-period", "5s"},

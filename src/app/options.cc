@@ -69,8 +69,9 @@ Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string
   if (!log) return make_error(ErrorCode::kInvalidArgument, "--haproxy-log-target " + log.error().message);
   d.global.log = *log;
   std::chrono::nanoseconds interval{};
+  const std::string gather = gather_delay.empty() ? default_gather_delay(d.listen_mode) : gather_delay;
   if (auto ok = parse_durations({{"--check-interval", check_interval, interval},
-                                 {"--gather-delay", gather_delay, d.gather_delay},
+                                 {"--gather-delay", gather, d.gather_delay},
                                  {"--min-reload-interval", min_reload_interval, d.min_reload_interval},
                                  {"--haproxy-check-period", check_period, d.check_period}});
       !ok) {
@@ -269,8 +270,10 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 100000));
   cli.add_flag("--allow-loopback-endpoints", d.allow_loopback_endpoints,
                "serve endpoints on 127.0.0.0/8 and ::1 (a real API server refuses them; for one-machine demos and tests)");
-  std::string gather_delay = "20ms", min_reload_interval = "1s", check_period = "5s";
-  cli.add_option("--gather-delay", gather_delay, "how long changes are gathered into one apply")->capture_default_str();
+  std::string gather_delay, min_reload_interval = "1s", check_period = "5s";
+  cli.add_option("--gather-delay", gather_delay,
+                 "how long changes are gathered into one apply (default: 20ms in the port mode, where an apply may be "
+                 "a reload; 0s in range mode, where changes arriving during an apply are gathered anyway)");
   cli.add_option("--min-reload-interval", min_reload_interval, "the least time between two HAProxy reloads")
       ->capture_default_str();
   std::string haproxy_metrics_address = "0";

@@ -28,6 +28,11 @@ struct LeaderElectionOptions {
 };
 
 // --dataplane=haproxy and what the HAProxy it drives is told.
+// --gather-delay when not given: a reload (the port mode) is worth gathering a burst of changes
+// for; a range-mode apply is a few Runtime API commands, and what arrives while one runs is
+// applied together by the next (dataplane/haproxy_sync.h).
+inline std::string default_gather_delay(const std::string& listen_mode) { return listen_mode == "range" ? "0s" : "20ms"; }
+
 struct DataplaneOptions {
   std::string mode = "haproxy";                      // --dataplane: haproxy | none (the allocator alone)
   std::string haproxy_binary = "/usr/sbin/haproxy";  // --haproxy-binary
@@ -43,7 +48,7 @@ struct DataplaneOptions {
   std::string listen_mode = "port";
   std::size_t range_backend_chunk = 64;                             // --range-backend-chunk
   bool allow_loopback_endpoints = false;                            // --allow-loopback-endpoints
-  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(20);   // --gather-delay
+  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(20);   // --gather-delay (0 in range mode)
   std::chrono::nanoseconds min_reload_interval = std::chrono::seconds(1);  // --min-reload-interval
   std::chrono::nanoseconds check_period = std::chrono::seconds(5);         // --haproxy-check-period
 

@@ -115,7 +115,15 @@ TEST(Options, DataplaneDefaultsSuitDatabaseSessions) {
   EXPECT_EQ(d.global.max_old_workers, 0) << "no old worker is ever stopped by default: it would cut sessions";
   EXPECT_EQ(d.global.log.kind, haproxy::LogTarget::Kind::kNone);
   EXPECT_EQ(d.min_reload_interval, std::chrono::seconds(1));
-  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(20));
+  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(20)) << "a burst of new Services is one reload";
+
+  // In range mode a new Service is a few Runtime API commands: nothing is worth waiting for.
+  auto range = parse({"--listen-mode", "range"});
+  ASSERT_TRUE(std::holds_alternative<Options>(range));
+  EXPECT_EQ(std::get<Options>(range).dataplane.gather_delay, std::chrono::nanoseconds(0));
+  auto chosen = parse({"--listen-mode", "range", "--gather-delay", "5ms"});
+  ASSERT_TRUE(std::holds_alternative<Options>(chosen));
+  EXPECT_EQ(std::get<Options>(chosen).dataplane.gather_delay, std::chrono::milliseconds(5));
 }
 
 TEST(Options, ReadsDataplaneFlags) {
