@@ -255,6 +255,9 @@ int run(int argc, char** argv) {
   register_api_client_metrics(registry,
                               {{"main", &client->api()}, {"events", &event_client->api()}, {"lease", &lease_client->api()}});
   allocator.set_sync_observer(allocator_sync_observer(registry));
+  // The allocator's own writes reach the Store before their watch events, which then change
+  // nothing: the data plane must hear of a new host port from the allocator.
+  allocator.set_store_observer([&](const std::string&) { notify_dataplane(); });
 
   {
     std::jthread service_thread([&](std::stop_token t) { service_reflector.run(t); });

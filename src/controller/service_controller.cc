@@ -289,8 +289,11 @@ Result<void> ServiceController::sync(const std::string& key) {
     }
     ++writes_;
     if (auto stored = kube::parse_service(*written)) {
-      services_.update_if_unchanged(std::make_shared<const kube::Service>(std::move(*stored)),
-                                    service->meta.resource_version);
+      if (services_.update_if_unchanged(std::make_shared<const kube::Service>(std::move(*stored)),
+                                        service->meta.resource_version) &&
+          store_observer_) {
+        store_observer_(key);
+      }
     }
   }
 

@@ -99,6 +99,12 @@ class ServiceController {
   // berth_allocator_sync_duration_seconds). Set it before run().
   void set_sync_observer(std::function<void(Clock::duration)> observer) { sync_observer_ = std::move(observer); }
 
+  // Called on the worker's thread with a Service's key after the controller stored its own
+  // write (the server's answer) in the Store. The watch event for that write then changes
+  // nothing and calls no Reflector handler, so whoever else reads the Store (the data plane)
+  // learns of the new host port only from this. Set it before run().
+  void set_store_observer(std::function<void(const std::string&)> observer) { store_observer_ = std::move(observer); }
+
   // Whether the current term's rebuild has finished (false between terms).
   bool rebuilt() const { return rebuilt_.load(); }
   ServiceControllerStats stats() const;
@@ -121,6 +127,7 @@ class ServiceController {
   std::shared_ptr<spdlog::logger> log_;
   QuarantineStore quarantine_store_;
   std::function<void(Clock::duration)> sync_observer_;  // set before run(), then only read
+  std::function<void(const std::string&)> store_observer_;  // set before run(), then only read
 
   mutable std::mutex mu_;
   Allocator allocator_;            // guarded by mu_

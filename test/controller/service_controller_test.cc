@@ -146,6 +146,24 @@ TEST_F(ServiceControllerTest, MarkedServiceGetsOneHostPortPerTcpPortInOneWrite) 
   EXPECT_THAT(events_.summary(), IsEmpty());
 }
 
+// The write's answer is stored before its watch event arrives, and that event then changes
+// nothing and calls no Reflector handler: the data plane hears of the new port from here.
+TEST_F(ServiceControllerTest, EveryWriteStoredInTheCacheIsToldToTheStoreObserver) {
+  std::vector<std::string> told;
+  controller_->set_store_observer([&](const std::string& key) { told.push_back(key); });
+  create("db", {{3306}});
+  create("web", {{80}}, {});
+  rebuild();
+  sync_ok("default/db");
+  sync_ok("default/web");
+  EXPECT_THAT(told, ElementsAre("default/db"));
+  auto cached = store_.get("default/db");
+  ASSERT_NE(cached, nullptr);
+  EXPECT_EQ(cached->meta.annotations.at("haproxy-ingress/3306"), "20000");
+  sync_ok("default/db");
+  EXPECT_THAT(told, ElementsAre("default/db")) << "no write, nothing stored, nothing told";
+}
+
 TEST_F(ServiceControllerTest, UnmarkedServicesAreLeftAlone) {
   create("web", {{80}}, {});
   create("other", {{80}}, {{"ingress", "nginx"}});

@@ -5,7 +5,8 @@
 // is never bound.
 //
 // Host ports 18000-19499 (docs/development.md): the churn test's pool is 18000-19099 (1,000
-// creations, each port quarantined after its Service goes), the others 100-port blocks above.
+// creations, each port quarantined after its Service goes), the others 100-port blocks above
+// (19100-19399).
 #include <chrono>
 #include <string>
 #include <thread>
@@ -192,6 +193,28 @@ TEST(RangeModeKubeSim, AReloadOrARestartOfHaproxyKeepsEveryPortRoutedRight) {
   c.watch();
   ASSERT_TRUE(eventually(all_routed, kWait)) << c.berth().log();
   EXPECT_TRUE(closes_at_once(unmapped)) << greeting_or_error(unmapped);
+}
+
+// Range mode applies at once (no gather delay), so a Service's first sync may run before the
+// allocator has written its host port. The allocator stores its write in the cache before the
+// watch event for it arrives, and that event then changes nothing: the data plane must hear of
+// the port from the allocator, not from the periodic check (ten minutes here), or from the
+// EndpointSlice (created first here, so no later event comes from it).
+TEST(RangeModeKubeSim, ANewServiceIsServedAsSoonAsItsPortIsAllocatedNotAtTheNextPeriodicCheck) {
+  EchoServer db("db", "127.0.0.2");
+  ASSERT_TRUE(db.ok());
+  DataplaneCluster c(range_mode(19300, 19399, {{"--gather-delay", "0s"}, {"--haproxy-check-period", "10m"}}));
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  auto& api = c.kube().api();
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = fmt::format("late-{}", i);
+    ASSERT_TRUE(api.create(kube::kEndpointSlices, "default", slice_for(name, "127.0.0.2", db)));
+    ASSERT_TRUE(api.create(kube::kServices, "default", marked_service(name, {3306})));
+    auto port = c.wait_for_host_port(name, 3306);
+    ASSERT_TRUE(port) << c.berth().log();
+    EXPECT_TRUE(eventually([&] { return greeting_or_error(*port) == "db"; }, kWait))
+        << name << " on " << *port << ": " << greeting_or_error(*port) << "\n" << c.berth().log();
+  }
 }
 
 TEST(RangeModeKubeSim, AnExcludedOrBusyPortIsNeverBound) {
