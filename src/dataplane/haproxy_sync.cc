@@ -143,10 +143,6 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   changed_since_apply_.emplace();  // the next apply's hint counts from this one's Model
   const Clock::time_point applied_at = clock_.now();
   if (config_.observe_apply) config_.observe_apply(result, applied_at - apply_started);
-  // Where a sync's time goes, for benchmarks and for an operator chasing latency at scale.
-  log_->debug("sync listeners={} build_ms={:.1f} apply_ms={:.1f} action={}", built.model.listeners.size(),
-              milliseconds(built_at - started), milliseconds(applied_at - apply_started),
-              result.label());
   if (result.reloaded()) last_reload_ = apply_started;
   for (const auto& [port, why] : result.unavailable) {
     auto owner = built.owner.find(port);
@@ -165,6 +161,10 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
   }
   report(built.warnings);
   publish(built);
+  // Where a sync's time goes, for benchmarks and for an operator chasing latency at scale.
+  log_->debug("sync listeners={} build_ms={:.1f} apply_ms={:.1f} publish_ms={:.1f} action={}",
+              built.model.listeners.size(), milliseconds(built_at - started), milliseconds(applied_at - apply_started),
+              milliseconds(clock_.now() - applied_at), result.label());
   if (!result.ok()) {
     failed_syncs_.fetch_add(1);
     log_->warn("apply failed, retrying: {}", result.error->describe());
