@@ -67,40 +67,21 @@ void HaproxySync::report(const std::map<std::string, std::vector<controller::War
   reported_ = std::move(now);
 }
 
-std::shared_ptr<const ServingStatus> HaproxySync::serving_status() const {
-  std::lock_guard lock(status_mu_);
-  return status_ ? status_ : std::make_shared<const ServingStatus>();
-}
+std::shared_ptr<const ServingStatus> HaproxySync::serving_status() const { return status_.snapshot(); }
 
-void HaproxySync::publish(const BuiltModel& built) {
-  auto status = std::make_shared<ServingStatus>();
-  status->ports.reserve(built.model.listeners.size() + built.unserved.size());
-  for (const auto& [port, listener] : built.model.listeners) {
-    ServedPort served{.service = built.owner.at(port),
-                      .service_port = listener.service.port,
-                      .host_port = port,
-                      .servers = listener.servers};
+void HaproxySync::publish(const BuiltModel& built, const haproxy::ChangedPorts& changed) {
+  std::set<int> warned;  // ports whose outcome Warning may have been raised or ended
+  for (const auto& [port, warning] : apply_warnings_) warned.insert(port);
+  std::set<int> recheck = warned;
+  recheck.insert(warned_ports_.begin(), warned_ports_.end());
+  status_.update(built, changed, recheck, [&](int port) -> std::pair<ServedPort::State, std::string> {
     if (auto warning = apply_warnings_.find(port); warning != apply_warnings_.end()) {
-      served.reason = warning->second.second.reason + ": " + warning->second.second.message;
-    } else if (applier_.serves(port)) {
-      served.state = ServedPort::State::kServing;
-    } else {
-      served.state = ServedPort::State::kPending;
-      served.reason = "not applied to HAProxy yet";
+      return {ServedPort::State::kNotServed, warning->second.second.reason + ": " + warning->second.second.message};
     }
-    status->ports.push_back(std::move(served));
-  }
-  for (const UnservedPort& unserved : built.unserved) {
-    status->ports.push_back(ServedPort{.service = unserved.service,
-                                       .service_port = unserved.service_port,
-                                       .host_port = unserved.host_port,
-                                       .reason = unserved.reason});
-  }
-  std::ranges::sort(status->ports, [](const ServedPort& a, const ServedPort& b) {
-    return std::tie(a.service, a.service_port, a.host_port) < std::tie(b.service, b.service_port, b.host_port);
+    if (applier_.serves(port)) return {ServedPort::State::kServing, ""};
+    return {ServedPort::State::kPending, "not applied to HAProxy yet"};
   });
-  std::lock_guard lock(status_mu_);
-  status_ = std::move(status);
+  warned_ports_ = std::move(warned);
 }
 
 HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
@@ -131,7 +112,7 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
       applier_.needs_reload(config_.global, built.model)) {
     const auto due = *last_reload_ + config_.min_reload_interval;
     report(built.warnings);
-    publish(built);
+    publish(built, built.changed_ports);  // nothing was applied: only what the build changed
     queue_.add_after(kConfigKey, due - clock_.now());
     return Outcome::kDeferred;
   }
@@ -160,7 +141,10 @@ HaproxySync::Outcome HaproxySync::sync(std::stop_token stop) {
                              {"ConfigRejected", fmt::format("HAProxy rejected the config for host port {}: {}", port, why)}};
   }
   report(built.warnings);
-  publish(built);
+  // What a runtime update or nothing changed is what the build changed; a reload, a start or a
+  // failure may change what any port's listener does.
+  const bool runtime_only = result.ok() && !result.reloaded();
+  publish(built, runtime_only ? built.changed_ports : std::nullopt);
   // Where a sync's time goes, for benchmarks and for an operator chasing latency at scale.
   log_->debug("sync listeners={} build_ms={:.1f} apply_ms={:.1f} publish_ms={:.1f} action={}",
               built.model.listeners.size(), milliseconds(built_at - started), milliseconds(applied_at - apply_started),

@@ -21,7 +21,8 @@
 // when this replica is the allocator, moves the Service to another port); ConfigRejected when
 // HAProxy refused the config because of this Service's listener.
 //
-// After each sync it publishes a ServingStatus (serving_status.h): every marked TCP port, its
+// After each sync it updates the ServingStatus (serving_status.h, kept port by port by
+// serving_status_tracker.h, made into a snapshot when asked): every marked TCP port, its
 // host port, and whether HAProxy serves it here.
 //
 // Thread-safety: notify(), stats() and serving_status() from any thread; run() once.
@@ -41,6 +42,7 @@
 #include "controller/allocator.h"
 #include "dataplane/model_builder.h"
 #include "dataplane/serving_status.h"
+#include "dataplane/serving_status_tracker.h"
 #include "haproxy/applier.h"
 #include "kube/endpoint_slice.h"
 #include "kube/event_sink.h"
@@ -91,7 +93,9 @@ class HaproxySync {
 
  private:
   void report(const std::map<std::string, std::vector<controller::Warning>>& warnings);
-  void publish(const BuiltModel& built);
+  // The serving status after a sync: the listeners on `changed` host ports (nullopt: all), the
+  // pending ones and those with outcome Warnings are looked at again.
+  void publish(const BuiltModel& built, const haproxy::ChangedPorts& changed);
 
   kube::Store<kube::Service>& services_;
   kube::Store<kube::EndpointSlice>& slices_;
@@ -117,9 +121,10 @@ class HaproxySync {
   // not repeat them.
   std::map<int, std::pair<std::string, controller::Warning>> apply_warnings_;
 
+  std::set<int> warned_ports_;  // the ports apply_warnings_ held at the last publish
+
   std::atomic<std::uint64_t> syncs_{0}, failed_syncs_{0}, applied_syncs_{0}, listeners_{0};
-  mutable std::mutex status_mu_;
-  std::shared_ptr<const ServingStatus> status_;  // guarded by status_mu_
+  ServingStatusTracker status_;
 };
 
 }  // namespace berth::dataplane
