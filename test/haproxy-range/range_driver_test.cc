@@ -409,6 +409,18 @@ TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyAdoptsItsStateWithNoRe
   EXPECT_EQ(more.action, Action::kRuntime) << why(more);
   EXPECT_EQ(served_by(port(2)), "b");
   EXPECT_EQ(served_by(port(0)), "a");
+
+  // Adopted and changed in one apply: every route it adopted is published too (metric labels).
+  second.reset();
+  auto third = make_driver();
+  auto adopted_and_changed =
+      apply(*third, routed_model({db_listener(port(0), {a_.server()}), db_listener(port(1), {b_.server()}, limited),
+                                  db_listener(port(2), {b_.server()}), db_listener(port(3), {a_.server()})}));
+  EXPECT_EQ(adopted_and_changed.action, Action::kRuntime) << why(adopted_and_changed);
+  EXPECT_EQ(third->stats().adoptions, 1u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(third->backend_of(port(i)), third->current()->routes.at(port(i)).backend) << "port " << port(i);
+  }
 }
 
 TEST_F(RangeDriverTest, ABerthThatCannotReadTheStateBackReloadsOnceAndKeepsServing) {

@@ -365,7 +365,11 @@ ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desire
   const std::set<int>* only = changed && in_step_ ? &*changed : nullptr;
   in_step_ = false;  // until this apply ends with every wanted port routed
   published_ports_.reset();
+  const bool was_attached = attached_;
   ApplyResult result = apply_once(global, desired, only, stop);
+  // Publishing only what a runtime update changed needs every earlier route published; an
+  // apply that adopted a running HAProxy's state publishes it all.
+  if (!was_attached) published_ports_.reset();
   publish();
   return result;
 }
