@@ -177,9 +177,11 @@ struct ModelBuilder::StoreIndex {
   // A Service's namespace and name, which a slice names its Service by. Not the Store key: the
   // vector build matches the two fields, and "a/b" + "c" and "a" + "b/c" have one key.
   using ServiceName = std::pair<std::string, std::string>;
+  // Hashes a (namespace, name) held as strings, or as views into a vector build's input.
   struct ServiceNameHash {
-    std::size_t operator()(const ServiceName& n) const {
-      return std::hash<std::string>{}(n.first) * 31 + std::hash<std::string>{}(n.second);
+    template <class Name>
+    std::size_t operator()(const Name& n) const {
+      return std::hash<std::string_view>{}(n.first) * 31 + std::hash<std::string_view>{}(n.second);
     }
   };
 
@@ -371,13 +373,8 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build_from(const std::vector<Ser
                                                            const std::set<int>& unusable_host_ports) const {
   // Each Service's slices, in an order that does not depend on the input's.
   using NameView = std::pair<std::string_view, std::string_view>;  // (namespace, name), into the input
-  struct NameHash {
-    std::size_t operator()(const NameView& n) const {
-      return std::hash<std::string_view>{}(n.first) * 31 + std::hash<std::string_view>{}(n.second);
-    }
-  };
   // Pointers into `slices`: a shared_ptr is copied only into a view that is worked out anew.
-  std::unordered_map<NameView, std::vector<const SlicePtr*>, NameHash> slices_of;
+  std::unordered_map<NameView, std::vector<const SlicePtr*>, StoreIndex::ServiceNameHash> slices_of;
   slices_of.reserve(slices.size());
   for (const SlicePtr& slice : slices) {
     if (!slice || !usable_slice(*slice)) continue;  // FQDN: nothing to dial
@@ -403,7 +400,7 @@ std::shared_ptr<const BuiltModel> ModelBuilder::build_from(const std::vector<Ser
     const ServicePtr* service = nullptr;
     MemoEntry* entry = nullptr;  // stable: an unordered_map's elements do not move
   };
-  std::unordered_map<NameView, Marked, NameHash> marked;
+  std::unordered_map<NameView, Marked, StoreIndex::ServiceNameHash> marked;
   marked.reserve(services.size());
   for (const ServicePtr& service : services) {
     if (!service) continue;
