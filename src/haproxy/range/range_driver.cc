@@ -472,8 +472,7 @@ ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& d
     if (plan.empty()) {
       current_ = std::move(plan).undone();
       in_step_ = true;
-      // In step since the last apply, which published every route: nothing to publish again.
-      if (only) published_ports_.emplace();
+      published_ports_.emplace();  // no route changed since the last apply published them all
       return result;
     }
     ApplyResult runtime = apply_runtime(plan);

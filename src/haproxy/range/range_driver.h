@@ -130,7 +130,7 @@ class RangeDriver final : public Applier {
   // nothing to do): the next apply's hint then says where it differs. False after a reload, a
   // failure or an adoption, so the next plan looks at every port.
   bool in_step_ = false;
-  std::optional<std::set<int>> published_ports_;  // set by a runtime update: the ports to publish
+  std::optional<std::set<int>> published_ports_;  // the ports an in-step apply changed: only these are published
   GlobalSettings current_global_;
   int known_worker_ = 0;      // the current worker berth started, adopted or reconciled
   std::set<int> own_ports_;  // ports the running HAProxy binds (adopted: its config's bind lines)
