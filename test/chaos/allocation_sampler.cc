@@ -41,6 +41,7 @@ SamplerReport AllocationSampler::stop() {
 }
 
 void AllocationSampler::sample_once(const std::chrono::steady_clock::time_point& started) {
+  const UserWrites::Mark listed_from = writes_.mark();
   auto services = list_everything(client_->api(), kube::kServices);
   if (!services) {
     std::lock_guard lock(mutex_);
@@ -70,7 +71,7 @@ void AllocationSampler::sample_once(const std::chrono::steady_clock::time_point&
       auto value = annotations.find(annotation);
       if (value == annotations.end() || !value->is_string()) continue;
       const std::string text = value->get<std::string>();
-      if (writes_.wrote(key, annotation, text)) continue;
+      if (writes_.wrote(key, annotation, text, listed_from)) continue;
       holders[text].push_back(fmt::format("{} {}", key, port));
     }
   }

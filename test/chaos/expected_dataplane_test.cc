@@ -97,14 +97,38 @@ TEST(ChaosChurnOptionValues, AgreeWithBerthsGrammar) {
   }
 }
 
-TEST(ChaosUserWrites, OnlyTheLastValueAUserWroteIsTheirs) {
+constexpr const char* kMysql = "haproxy-ingress/3306";
+
+TEST(ChaosUserWrites, AValueIsTheUsersUntilAWriteOfTheirsWasAnsweredBeforeTheList) {
   UserWrites writes;
-  EXPECT_FALSE(writes.wrote("default/a", "haproxy-ingress/3306", "22001"));
-  writes.record("default/a", "haproxy-ingress/3306", "22001");
-  EXPECT_TRUE(writes.wrote("default/a", "haproxy-ingress/3306", "22001"));
-  EXPECT_FALSE(writes.wrote("default/a", "haproxy-ingress/5432", "22001"));
-  writes.record("default/a", "haproxy-ingress/3306", std::nullopt);  // removed: what berth writes next is berth's
-  EXPECT_FALSE(writes.wrote("default/a", "haproxy-ingress/3306", "22001"));
+  EXPECT_FALSE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+  writes.end(writes.begin("default/a", {{kMysql, "22001"}}), true);
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+  EXPECT_FALSE(writes.wrote("default/a", "haproxy-ingress/5432", "22001", writes.mark()));
+  EXPECT_FALSE(writes.wrote("default/b", kMysql, "22001", writes.mark()));
+
+  // A LIST begun while the next write is in flight may show either value, and so may one begun
+  // before that write was answered, whenever it is asked about.
+  const auto listed_before_answer = writes.mark();
+  const auto removal = writes.begin("default/a", {{kMysql, std::nullopt}});
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+  writes.end(removal, true);
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22001", listed_before_answer));
+  // Once the removal was answered before a LIST began, what that LIST shows there is berth's.
+  EXPECT_FALSE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+}
+
+TEST(ChaosUserWrites, AWriteAnsweredWithAnErrorMayHaveBeenMadeOrNot) {
+  UserWrites writes;
+  writes.end(writes.begin("default/a", {{kMysql, "22001"}, {"haproxy-ingress/5432", "22002"}}), true);
+  writes.end(writes.begin("default/a", {{kMysql, "22003"}}), false);
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22003", writes.mark()));
+  EXPECT_TRUE(writes.wrote("default/a", "haproxy-ingress/5432", "22002", writes.mark()));
+  writes.end(writes.begin("default/a", {{kMysql, "22004"}}), true);
+  EXPECT_FALSE(writes.wrote("default/a", kMysql, "22001", writes.mark()));
+  EXPECT_FALSE(writes.wrote("default/a", kMysql, "22003", writes.mark()));
+  EXPECT_TRUE(writes.wrote("default/a", kMysql, "22004", writes.mark()));
 }
 
 }  // namespace

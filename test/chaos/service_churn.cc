@@ -153,10 +153,11 @@ bool ServiceChurn::create() {
   const std::string name = fmt::format("churn-{}", next_++);
   nlohmann::json annotations = random_options();
   annotations["ingress"] = "haproxy-ingress";
+  std::map<std::string, std::optional<std::string>> written;
   if (pick(6) == 0) {
     const std::string value = random_host_port_value();
     annotations[allocation_key(3306)] = value;
-    writes_.record(key_of(name), allocation_key(3306), value);
+    written[allocation_key(3306)] = value;
   }
   nlohmann::json service = {{"apiVersion", "v1"},
                             {"kind", "Service"},
@@ -164,7 +165,9 @@ bool ServiceChurn::create() {
                             {"spec", {{"ports", random_ports()}}}};
   // The slice first: a Service that appears with its endpoints is served at once.
   ok(api_.create(kube::kEndpointSlices, kNamespace, slice_for(name)).has_value(), "create_slice");
+  const auto write = writes_.begin(key_of(name), written);
   const bool created = ok(api_.create(kube::kServices, kNamespace, service).has_value(), "create");
+  writes_.end(write, created);
   if (created) live_.insert(name);
   return created;
 }
@@ -208,10 +211,11 @@ void ServiceChurn::pin() {
   const std::string name = any_live();
   const std::string key = allocation_key(kChurnPorts[pick(4)]);
   const std::string value = std::to_string(first_port_ + pick(last_port_ - first_port_ + 1));
-  writes_.record(key_of(name), key, value);
-  ok(api_.patch(kube::kServices, kNamespace, name, kube::PatchType::kMerge, {{"metadata", {{"annotations", {{key, value}}}}}})
-         .has_value(),
-     "pin");
+  const auto write = writes_.begin(key_of(name), {{key, value}});
+  writes_.end(write, ok(api_.patch(kube::kServices, kNamespace, name, kube::PatchType::kMerge,
+                                   {{"metadata", {{"annotations", {{key, value}}}}}})
+                            .has_value(),
+                        "pin"));
 }
 
 void ServiceChurn::toggle_mark() {
@@ -227,11 +231,11 @@ void ServiceChurn::tamper() {
   const std::string key = allocation_key(kChurnPorts[pick(4)]);
   std::optional<std::string> value;
   if (pick(3) != 0) value = random_host_port_value();
-  writes_.record(key_of(name), key, value);
-  ok(api_.patch(kube::kServices, kNamespace, name, kube::PatchType::kMerge,
-                {{"metadata", {{"annotations", {{key, value ? nlohmann::json(*value) : nlohmann::json(nullptr)}}}}}})
-         .has_value(),
-     "tamper");
+  const auto write = writes_.begin(key_of(name), {{key, value}});
+  writes_.end(write, ok(api_.patch(kube::kServices, kNamespace, name, kube::PatchType::kMerge,
+                                   {{"metadata", {{"annotations", {{key, value ? nlohmann::json(*value) : nlohmann::json(nullptr)}}}}}})
+                            .has_value(),
+                        "tamper"));
 }
 
 // A user copies a Service's manifest, allocation annotations included: each is a host port
@@ -242,15 +246,19 @@ void ServiceChurn::copy() {
   if (!ok(source.has_value(), "copy")) return;
   const std::string name = fmt::format("churn-{}", next_++);
   const nlohmann::json annotations = (*source)["metadata"].value("annotations", nlohmann::json::object());
+  std::map<std::string, std::optional<std::string>> written;
   for (const auto& [key, value] : annotations.items()) {
-    if (key.starts_with("haproxy-ingress/") && value.is_string()) writes_.record(key_of(name), key, value.get<std::string>());
+    if (key.starts_with("haproxy-ingress/") && value.is_string()) written[key] = value.get<std::string>();
   }
   nlohmann::json service = {{"apiVersion", "v1"},
                             {"kind", "Service"},
                             {"metadata", {{"name", name}, {"annotations", annotations}}},
                             {"spec", {{"ports", (*source)["spec"]["ports"]}}}};
   ok(api_.create(kube::kEndpointSlices, kNamespace, slice_for(name)).has_value(), "create_slice");
-  if (ok(api_.create(kube::kServices, kNamespace, service).has_value(), "create")) live_.insert(name);
+  const auto write = writes_.begin(key_of(name), written);
+  const bool created = ok(api_.create(kube::kServices, kNamespace, service).has_value(), "create");
+  writes_.end(write, created);
+  if (created) live_.insert(name);
 }
 
 }  // namespace berth::chaos
