@@ -16,10 +16,12 @@
 #              folder drive one sync without threads).
 #   metrics    the probe server's HTTP thread and Registry updates from several threads.
 #   dataplane  HaproxySync's worker against reflector threads.
+#   haproxy-range  the range driver's file writer (its thread copies the state apply() changes),
+#              alone and behind a real HAProxy's runtime updates and reloads.
 #   e2e        (a subset) the TSan-built berth and kube-sim binaries as users run them: reflector,
 #              caches, event sink, allocator workers, leader election and the data plane sync
 #              over real HTTPS.
-# Left out: haproxy/ and kube-sim/ (their threads are test servers; kube-sim is still TSan-built
+# Left out: haproxy/ (but for range mode's driver) and kube-sim/ (their threads are test servers; kube-sim is still TSan-built
 # and run by the e2e subset), ports/, app/, deploy/, ha/ (single-threaded or process-level), the
 # rest of e2e/ (HAProxy reloads and databases add no thread of berth's that the subset does not
 # run), the demo and the benchmarks.
@@ -65,6 +67,7 @@ berth_tsan_tests(leader LIBS berth_leader FILES leader_elector_test.cc)
 berth_tsan_tests(controller LIBS berth_controller FILES service_controller_workers_test.cc)
 berth_tsan_tests(metrics LIBS berth_metrics FILES probe_server_test.cc registry_test.cc)
 berth_tsan_tests(dataplane LIBS berth_dataplane FILES haproxy_sync_test.cc)
+berth_tsan_tests(haproxy-range LIBS berth_haproxy_range FILES range_files_writer_test.cc range_driver_test.cc)
 # e2e: the berth binary as users run it, for what no unit test runs on threads: the allocator's
 # workers, the event sink, leader election beside the reflectors and the data plane sync, the
 # probe server and /metrics reading them all. Not the 10,000-Service LIST (minutes under TSan,

@@ -31,6 +31,15 @@ std::set<int> ports_of(const std::vector<PortSpan>& spans) {
   return ports;
 }
 
+// apply()'s hold on the state ends with it, however it ends; reload() may have let go of the
+// lock and taken it again meanwhile.
+struct UnlockAtEnd {
+  std::unique_lock<std::mutex>& lock;
+  ~UnlockAtEnd() {
+    if (lock.owns_lock()) lock.unlock();
+  }
+};
+
 }  // namespace
 
 RangeDriver::RangeDriver(RangeDriverSettings settings, MasterCli& cli, Clock& clock)
@@ -39,7 +48,8 @@ RangeDriver::RangeDriver(RangeDriverSettings settings, MasterCli& cli, Clock& cl
       cli_(cli),
       clock_(clock),
       master_(settings_.paths, cli_, clock_),
-      log_(logger("haproxy")) {}
+      log_(logger("haproxy")),
+      files_writer_(files_, settings_.paths.config, [this] { return files_snapshot(); }, log_) {}
 
 DriverStats RangeDriver::stats() const {
   return {.starts = starts_.load(),
@@ -179,7 +189,7 @@ Result<std::set<int>> RangeDriver::busy_pool_ports(const GlobalSettings& global)
   return busy;
 }
 
-Result<void> RangeDriver::save_server_state(const std::set<std::string>& backends) {
+Result<void> RangeDriver::dump_server_state(const std::set<std::string>& backends) {
   if (current_global_.server_state_file.empty() || backends.empty()) return {};
   std::vector<std::string> commands;
   for (const auto& name : backends) commands.push_back("show servers state " + name);
@@ -193,9 +203,20 @@ Result<void> RangeDriver::save_server_state(const std::set<std::string>& backend
     if (!ok) return ok;
     for (auto& [backend, text] : lines) state_lines_[backend] = std::move(text);
   }
-  std::string all;
-  for (const auto& [backend, text] : state_lines_) all += text;
-  return write_file_atomically(current_global_.server_state_file, state_file_text(state_header_, all), 0600);
+  return {};
+}
+
+std::optional<RangeFilesSnapshot> RangeDriver::files_snapshot() {
+  std::lock_guard lock(state_mu_);
+  if (!running_ || !current_) return std::nullopt;  // nothing runs whose files to keep
+  RangeFilesSnapshot snapshot{.global = current_global_, .state = *current_, .acl_backends = {}, .server_state = {}};
+  snapshot.acl_backends.swap(unwritten_acls_);
+  if (!current_global_.server_state_file.empty() && !state_lines_.empty()) {
+    std::string all;
+    for (const auto& [backend, text] : state_lines_) all += text;
+    snapshot.server_state = state_file_text(state_header_, all);
+  }
+  return snapshot;
 }
 
 // Before a reload: the running worker's state of the slots that keep their server and kind, so
@@ -311,27 +332,16 @@ ApplyResult RangeDriver::apply_runtime(RangePlan& plan) {
       return result;
     }
   }
-  // The worker runs `next` now; the files follow, so that a reload or restart keeps it.
+  // The worker runs `next` now; the files follow, behind, so that a reload or restart keeps it.
   current_ = std::move(plan.next);
   published_ports_ = plan.changed_ports;
   runtime_updates_.fetch_add(1);
-  if (auto ok = write_range_files(files_, *current_, touched, false); !ok) {
-    log_->warn("runtime update applied but the maps could not be rewritten: {}", ok.error().describe());
+  unwritten_acls_.insert(touched.begin(), touched.end());
+  if (auto ok = dump_server_state(touched); !ok) {
+    log_->warn("runtime update applied but the server state could not be read: {}", ok.error().describe());
   }
-  // HAProxy 2.6 restores a server's port from the state file but not its address (haproxy
-  // issue #3265: only servers with a hostname get it back), so the config itself must name
-  // every route's servers for a reload or restart by anyone else to send traffic right.
-  const std::string text = render_range_config(current_global_, *current_, files_);
-  if (auto ok = write_file_atomically(settings_.paths.config, text, 0600); !ok) {
-    log_->warn("runtime update applied but haproxy.cfg could not be rewritten: {}", ok.error().describe());
-  } else {
-    write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);
-  }
-  if (auto ok = save_server_state(touched); !ok) {
-    log_->warn("runtime update applied but the server state could not be saved: {}", ok.error().describe());
-  }
-  // The port serves once the commands are answered; the files are written after, on this thread.
-  log_->debug("runtime update commands={} commands_ms={:.1f} files_ms={:.1f}", commands.size(),
+  files_writer_.request();
+  log_->debug("runtime update commands={} commands_ms={:.1f} state_ms={:.1f}", commands.size(),
               milliseconds(answered - sent), milliseconds(clock_.now() - answered));
   return result;
 }
@@ -361,6 +371,8 @@ bool RangeDriver::needs_reload(const GlobalSettings& global, const Model& desire
 
 ApplyResult RangeDriver::apply(const GlobalSettings& global, const Model& desired, const ChangedPorts& changed,
                                std::stop_token stop) {
+  state_lock_.lock();
+  const UnlockAtEnd unlock{state_lock_};
   // What the last apply left must match its `desired` for the hint to say where this one differs.
   const std::set<int>* only = changed && in_step_ ? &*changed : nullptr;
   in_step_ = false;  // until this apply ends with every wanted port routed
@@ -502,6 +514,12 @@ ApplyResult RangeDriver::apply_once(const GlobalSettings& global, const Model& d
 
 ApplyResult RangeDriver::reload(const GlobalSettings& global, RangeState next, std::vector<std::string> reasons,
                                 ApplyResult result, std::stop_token stop) {
+  // The files written behind first: then the files show current_ (what the failure paths put
+  // back), and no write of it can land after this reload's. The writer takes its copy under the
+  // state lock; current_ is whole here, and only this thread changes it.
+  state_lock_.unlock();
+  files_writer_.flush();
+  state_lock_.lock();
   auto busy = busy_pool_ports(global);
   if (!busy) {
     result.error = busy.error();
@@ -575,6 +593,7 @@ ApplyResult RangeDriver::reload(const GlobalSettings& global, RangeState next, s
   running_ = true;
   current_ = std::move(next);
   current_global_ = global;
+  unwritten_acls_.clear();  // every ACL file that differs was written above
   own_ports_ = ports_of(current_->layout.binds);
   old_workers_.store(outcome->old_workers().size());
   write_file_atomically(sibling(settings_.paths.config, ".applied"), config_hash(text), 0600);

@@ -6,11 +6,13 @@
 //   2. Desired ports the frontend does not bind (busy at the last reload): still busy → left
 //      out and reported `unavailable`; free now → a reload binds them.
 //   3. Plan (range_plan.h). Runtime only → the commands go to the current worker ("@!<pid>",
-//      so none lands in a draining old one), then the ACL files, the maps and haproxy.cfg (with
-//      every route's servers) are rewritten and the changed backends' server state is dumped
-//      into the server-state file: a reload or restart by anyone reproduces the same routing.
+//      so none lands in a draining old one) and the changed backends' server state is dumped;
+//      then the ACL files, the maps, haproxy.cfg (with every route's servers) and the
+//      server-state file are written behind, on a thread of their own (range_files_writer.h),
+//      so that a reload or restart by anyone reproduces the same routing while the next change
+//      need not wait for them.
 //   4. Reload (or start): the layout grows, global settings changed, or a port must be bound.
-//      Pool ports the running config does not bind are probed and busy ones left out of the
+//      The files being written behind are waited for first. Pool ports the running config does not bind are probed and busy ones left out of the
 //      binds (one busy port in a bound range fails the whole reload, while `haproxy -c`
 //      passes). The config (with every route's servers written in) is checked with `haproxy
 //      -c`; the maps and ACL files of the new state and the server state of the slots that keep
@@ -30,7 +32,9 @@
 //
 // Runtime changes and reloads are serialized by construction: one thread calls apply().
 //
-// Thread-safety: not thread-safe, like Driver; stats() and backend_of() from any thread.
+// Thread-safety: not thread-safe, like Driver; stats() and backend_of() from any thread. The
+// file writer's thread copies the state under state_mu_, which apply() holds: apply() is the
+// only code that changes the state.
 #pragma once
 
 #include <atomic>
@@ -51,6 +55,7 @@
 #include "haproxy/haproxy_master.h"
 #include "haproxy/master_cli.h"
 #include "haproxy/range/range_files.h"
+#include "haproxy/range/range_files_writer.h"
 #include "haproxy/range/range_plan.h"
 #include "haproxy/range/range_state.h"
 
@@ -90,6 +95,9 @@ class RangeDriver final : public Applier {
   // join berth's series with HAProxy's. Any thread.
   std::string backend_of(int host_port) const;
   const RangeFiles& files() const { return files_; }
+  // Returns once the files show the state the last apply() left (they are written behind).
+  void flush_files() { files_writer_.flush(); }
+  std::uint64_t files_written_behind() const { return files_writer_.writes(); }
   DriverStats stats() const;
   std::uint64_t reconciled_commands() const { return reconciled_.load(); }
 
@@ -110,7 +118,10 @@ class RangeDriver final : public Applier {
                      ApplyResult result, std::stop_token stop);
   // Pool ports HAProxy does not bind now that another process holds.
   Result<std::set<int>> busy_pool_ports(const GlobalSettings& global);
-  Result<void> save_server_state(const std::set<std::string>& backends);
+  // The worker's server state of `backends`, kept for the server-state file.
+  Result<void> dump_server_state(const std::set<std::string>& backends);
+  // What the file writer writes now (on its thread): the state's copy, taken under state_mu_.
+  std::optional<RangeFilesSnapshot> files_snapshot();
   Result<void> write_filtered_server_state(const GlobalSettings& global, const RangeState& next);
   void reconcile(int worker);
   Result<int> current_worker();
@@ -137,11 +148,19 @@ class RangeDriver final : public Applier {
   std::string state_header_;
   std::map<std::string, std::string> state_lines_;  // server-state file lines, by backend
 
+  // Held by apply() (reload() lets go of it while it waits for the files); the file writer takes
+  // its snapshot under it.
+  std::mutex state_mu_;
+  std::unique_lock<std::mutex> state_lock_{state_mu_, std::defer_lock};
+  std::set<std::string> unwritten_acls_;  // backends whose ACL file the writer has not written since their change
+
   mutable std::mutex published_mu_;
   std::map<int, std::string> published_;  // host port → backend; guarded by published_mu_
 
   std::atomic<std::uint64_t> starts_{0}, restarts_{0}, adoptions_{0}, reloads_{0}, failed_reloads_{0},
       rejected_configs_{0}, runtime_updates_{0}, old_workers_{0}, reconciled_{0};
+
+  RangeFilesWriter files_writer_;  // last: its thread stops (after its last write) before the state goes
 };
 
 
