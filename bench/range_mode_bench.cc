@@ -493,12 +493,16 @@ class ModeBench {
       }
     }
     const double goal = latency_goal(mode_);
+    // Which one to look up in berth's log (--berth-log-level debug) when the p99 is its time.
+    const NewService& slowest = *std::ranges::max_element(samples, {}, &NewService::accepting_ms);
     nlohmann::json params = {{"services_before", services_before},
                              {"samples", p_.samples},
                              {"spacing", fmt::format("{} ms after the previous was served", spacing_ms)},
                              {"max_ms", round3(percentile(accepting, 1.0))},
                              {"annotation_seen_p50_ms", round3(percentile(allocated, 0.5))},
+                             {"slowest_sample", slowest.name},
                              {"created_to_allocated_log_p50_ms", round3(percentile(allocated_after_ms, 0.5))},
+                             {"created_to_allocated_log_p99_ms", round3(percentile(allocated_after_ms, 0.99))},
                              {"allocated_log_to_greeting_p50_ms", round3(percentile(served_after_ms, 0.5))},
                              {"allocated_log_to_greeting_p99_ms", round3(percentile(served_after_ms, 0.99))},
                              {"reloads_during_samples", *after - *before},
@@ -737,7 +741,7 @@ int main(int argc, char** argv) {
       } else if (flag == "--big") {
         p.big = std::stoi(value);
       } else if (flag == "--samples") {
-        p.samples = std::stoi(value);
+        p.samples = std::max(1, std::stoi(value));
       } else if (flag == "--churn") {
         p.churn = std::stoi(value);
       } else if (flag == "--berth-log-dir") {
