@@ -54,7 +54,8 @@ Result<void> finish_dataplane(DataplaneOptions& d, const std::vector<std::string
   }
   if (d.range_mode() && !d.template_file.empty()) {
     // Range mode's frontend rules are what route its ports; they are not a template's to change.
-    return make_error(ErrorCode::kInvalidArgument, "--template applies to --listen-mode=port only");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--template applies to --listen-mode=port only (the default is range: add --listen-mode=port)");
   }
   d.global.bind_addresses.clear();
   for (const auto& text : bind_addresses.empty() ? std::vector<std::string>{"0.0.0.0"} : bind_addresses) {
@@ -260,8 +261,8 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   cli.add_option("--listen-mode", d.listen_mode,
-                 "port: a frontend per host port, a reload exposes a new one; range: the pool bound once, new ports "
-                 "exposed through the Runtime API with no reload")
+                 "range: the pool bound once, new ports exposed through the Runtime API with no reload; port: a "
+                 "frontend per host port, a reload exposes a new one")
       ->capture_default_str()
       ->check(CLI::IsMember({"port", "range"}));
   cli.add_option("--range-backend-chunk", d.range_backend_chunk,

@@ -43,12 +43,14 @@ struct DataplaneOptions {
   // --max-old-workers, --check-interval; the socket and state paths derive from the dirs.
   haproxy::GlobalSettings global;
   std::size_t min_server_slots = 2;                                 // --min-server-slots
-  // --listen-mode: "port" (a frontend and backend per host port; a reload exposes a new one) or
-  // "range" (the pool bound once, ports routed through runtime maps; docs/listen-modes.md).
-  std::string listen_mode = "port";
+  // --listen-mode: "range" (the pool bound once, ports routed through runtime maps) or "port" (a
+  // frontend and backend per host port; a reload exposes a new one). Range by default: Services
+  // come and go with no reload, so no old worker is left holding sessions (docs/listen-modes.md,
+  // docs/benchmarks.md).
+  std::string listen_mode = "range";
   std::size_t range_backend_chunk = 64;                             // --range-backend-chunk
   bool allow_loopback_endpoints = false;                            // --allow-loopback-endpoints
-  std::chrono::nanoseconds gather_delay = std::chrono::milliseconds(20);   // --gather-delay (0 in range mode)
+  std::chrono::nanoseconds gather_delay{0};  // --gather-delay (default_gather_delay(): 0 in range mode, 20ms in port)
   std::chrono::nanoseconds min_reload_interval = std::chrono::seconds(1);  // --min-reload-interval
   std::chrono::nanoseconds check_period = std::chrono::seconds(5);         // --haproxy-check-period
 

@@ -4,6 +4,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,16 @@ namespace berth::haproxy {
 
 // The ".applied" marker's content: a hash of the config text that every build computes alike.
 std::string config_hash(std::string_view text);
+
+// The ports of a config's bind lines, one port ("bind 0.0.0.0:20000", the per-port mode) or a
+// span ("bind 0.0.0.0:20000-20999", range mode), for a master berth adopts without knowing its
+// state: they are HAProxy's own, not another process's, whichever mode wrote the config. With
+// `frontend`, only that frontend's (range mode's own, not the metrics exporter's).
+std::set<int> bound_ports_of_config(std::string_view config_text, std::string_view frontend = {});
+
+// Where two texts first differ, for a log line: "line N: \"<a's line>\" against \"<b's>\"",
+// each line cut to `width` characters; "" when their lines are equal (a last newline aside).
+std::string first_difference(std::string_view a, std::string_view b, std::size_t width = 120);
 
 // Whether HAProxy's answer to a runtime command says it was done: state changes, map and ACL
 // edits answer nothing; address changes report what changed "by 'stats socket command'".

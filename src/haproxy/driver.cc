@@ -279,8 +279,10 @@ ApplyResult Driver::apply(const GlobalSettings& global, const Model& desired, co
       if (!running_ || !current_ || !current_->model.listeners.contains(port)) new_ports.push_back(port);
     }
     if (running_ && !current_) {
-      // Adopted with an unknown config: the ports its backends name are HAProxy's own.
+      // Adopted with an unknown config: the ports its backends name are HAProxy's own, and so
+      // are those its config binds (a range mode config's backends name no port).
       std::set<int> own;
+      if (auto disk = read_whole_file(settings_.paths.config)) own = bound_ports_of_config(*disk);
       if (auto worker = current_worker()) {
         if (auto answer = cli_.to_worker(*worker, std::vector<std::string>{"show servers state"});
             answer && !answer->empty()) {

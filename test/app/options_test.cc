@@ -115,12 +115,17 @@ TEST(Options, DataplaneDefaultsSuitDatabaseSessions) {
   EXPECT_EQ(d.global.max_old_workers, 0) << "no old worker is ever stopped by default: it would cut sessions";
   EXPECT_EQ(d.global.log.kind, haproxy::LogTarget::Kind::kNone);
   EXPECT_EQ(d.min_reload_interval, std::chrono::seconds(1));
-  EXPECT_EQ(d.gather_delay, std::chrono::milliseconds(20)) << "a burst of new Services is one reload";
+  // Range mode by default: Services come and go with no reload, so no old worker is left
+  // holding sessions, and a new Service is a few Runtime API commands: nothing is worth
+  // waiting for.
+  EXPECT_TRUE(d.range_mode());
+  EXPECT_EQ(d.gather_delay, std::chrono::nanoseconds(0));
 
-  // In range mode a new Service is a few Runtime API commands: nothing is worth waiting for.
-  auto range = parse({"--listen-mode", "range"});
-  ASSERT_TRUE(std::holds_alternative<Options>(range));
-  EXPECT_EQ(std::get<Options>(range).dataplane.gather_delay, std::chrono::nanoseconds(0));
+  auto port = parse({"--listen-mode", "port"});
+  ASSERT_TRUE(std::holds_alternative<Options>(port));
+  EXPECT_FALSE(std::get<Options>(port).dataplane.range_mode());
+  EXPECT_EQ(std::get<Options>(port).dataplane.gather_delay, std::chrono::milliseconds(20))
+      << "a burst of new Services is one reload";
   auto chosen = parse({"--listen-mode", "range", "--gather-delay", "5ms"});
   ASSERT_TRUE(std::holds_alternative<Options>(chosen));
   EXPECT_EQ(std::get<Options>(chosen).dataplane.gather_delay, std::chrono::milliseconds(5));
@@ -131,7 +136,7 @@ TEST(Options, ReadsDataplaneFlags) {
                        "::", "--bind-address", "127.0.0.1", "--bind-address", "::", "--haproxy-log-target",
                        "127.0.0.1:5514", "--max-old-workers", "3", "--check-interval", "500ms", "--gather-delay",
                        "50ms", "--min-reload-interval", "2s", "--haproxy-maxconn", "5000", "--haproxy-nbthread", "2",
-                       "--min-server-slots", "4", "--template", "/etc/berth/haproxy.mustache"});
+                       "--min-server-slots", "4", "--listen-mode", "port", "--template", "/etc/berth/haproxy.mustache"});
   ASSERT_TRUE(std::holds_alternative<Options>(parsed));
   const DataplaneOptions& d = std::get<Options>(parsed).dataplane;
   ASSERT_EQ(d.global.bind_addresses.size(), 2u) << "a repeated address counts once";
@@ -161,6 +166,8 @@ TEST(Options, RejectsDataplaneValuesThatCouldReachTheConfig) {
                                                          {"--check-interval", "10ms"},
                                                          {"--min-reload-interval", "soon"},
                                                          {"--haproxy-binary", "haproxy"},
+                                                         // range mode, the default, has no template
+                                                         {"--template", "/etc/berth/haproxy.mustache"},
                                                          {"--haproxy-maxconn", "-1"}}) {
     auto parsed = parse(args);
     ASSERT_TRUE(std::holds_alternative<ExitNow>(parsed)) << args[0] << " " << args[1];

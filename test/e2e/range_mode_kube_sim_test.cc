@@ -6,8 +6,9 @@
 //
 // Host ports 18000-19499 (docs/development.md): the churn test's pool is 18000-19099 (1,000
 // creations, each port quarantined after its Service goes), the others 100-port blocks above
-// (19100-19399).
+// (19100-19499).
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -237,6 +238,65 @@ TEST(RangeModeKubeSim, AnExcludedOrBusyPortIsNeverBound) {
   EXPECT_TRUE(greeting_or_error(19260).find("refused") != std::string::npos) << greeting_or_error(19260);
   auto to_holder = TcpClient::connect("127.0.0.1", 19250, 2s);
   EXPECT_TRUE(to_holder) << "the holder's port stopped accepting";
+}
+
+// Range mode is the default, so upgrading a berth that ran the per-port mode switches modes, and
+// going back is the same step the other way: berth adopts the HAProxy that runs and reloads it
+// once, hitlessly. The sessions stay with the old worker, every port keeps routing to its
+// Service, and in range mode the next Service needs no reload.
+TEST(RangeModeKubeSim, SwitchingListenModesIsOneHitlessReloadEachWay) {
+  EchoServer db("db", "127.0.0.2");
+  ASSERT_TRUE(db.ok());
+  DataplaneCluster c(DataplaneClusterOptions{.port_ranges = {{19400, 19409}}, .flags = {{"--listen-mode", "port"}}});
+  ASSERT_TRUE(c.start()) << c.berth().log();
+  std::vector<int> ports;
+  for (const std::string name : {"db-0", "db-1"}) {
+    ASSERT_TRUE(expose(c, name, "127.0.0.2", db));
+    auto port = c.wait_for_host_port(name, 3306);
+    ASSERT_TRUE(port);
+    ports.push_back(*port);
+  }
+  ASSERT_TRUE(c.wait_for_applied(2)) << c.berth().log();
+  std::vector<std::unique_ptr<TcpClient>> sessions;
+  for (int port : ports) {
+    for (int i = 0; i < 3; ++i) {
+      auto session = TcpClient::connect("127.0.0.1", port, 2s);
+      ASSERT_TRUE(session) << session.error().describe();
+      ASSERT_EQ((*session)->read_line(2s).value_or(""), "db");
+      sessions.push_back(std::move(*session));
+    }
+  }
+  const auto before = c.haproxy_status();
+  ASSERT_TRUE(before);
+
+  for (const std::string mode : {"range", "port"}) {
+    SCOPED_TRACE("switched to " + mode);
+    ASSERT_EQ(c.berth().stop().value_or(-1), 0) << c.berth().log();
+    const std::size_t reloads = c.reloads();
+    c.berth().set_arg("--listen-mode", mode);
+    ASSERT_TRUE(c.berth().start());
+    ASSERT_TRUE(c.berth().wait_for_log("haproxy reloaded", kWait, reloads + 1)) << c.berth().log();
+    c.watch();
+    for (int port : ports) {
+      EXPECT_TRUE(eventually([&] { return greeting_or_error(port) == "db"; }, kWait))
+          << port << ": " << greeting_or_error(port) << "\n" << c.berth().log();
+    }
+    const std::string added = "db-" + mode;
+    ASSERT_TRUE(expose(c, added, "127.0.0.2", db));
+    auto port = c.wait_for_host_port(added, 3306);
+    ASSERT_TRUE(port);
+    EXPECT_TRUE(eventually([&] { return greeting_or_error(*port) == "db"; }, kWait)) << c.berth().log();
+    if (mode == "range") {
+      EXPECT_EQ(c.reloads(), reloads + 1) << "range mode serves a new Service with no reload";
+    }
+    ports.push_back(*port);
+    int alive = 0;
+    for (auto& session : sessions) alive += session->round_trip("still there?", 2s) ? 1 : 0;
+    EXPECT_EQ(alive, 6) << "a held session was cut";
+  }
+  const auto after = c.haproxy_status();
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->master.pid, before->master.pid) << "HAProxy was restarted, not reloaded";
 }
 
 }  // namespace

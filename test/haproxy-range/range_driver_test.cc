@@ -65,7 +65,8 @@ class RangeDriverTest : public ::testing::Test {
     return GlobalSettings{.nbthread = 1,
                           .bind_addresses = {ip("127.0.0.1")},
                           .admin_socket = (env_.dir.path() / "admin.sock").string(),
-                          .server_state_file = (env_.dir.path() / "server-state").string()};
+                          .server_state_file = (env_.dir.path() / "server-state").string(),
+                          .prometheus = prometheus_};
   }
 
   RangeDriverSettings settings(std::size_t chunk = 4) const {
@@ -97,6 +98,7 @@ class RangeDriverTest : public ::testing::Test {
   }
 
   int first_;
+  std::optional<MetricsEndpoint> prometheus_;  // global()'s exporter, when a test sets one
   HaproxyEnv env_;
   testenv::SilenceableCli cli_{env_.cli};
   Endpoint a_{"a", "127.0.0.2"};
@@ -388,6 +390,9 @@ TEST_F(RangeDriverTest, MaxconnAndAllowSourcesChangeWithNoReload) {
 
 TEST_F(RangeDriverTest, ABerthRestartedOverARunningHaproxyAdoptsItsStateWithNoReload) {
   first_ = 31970;
+  // HAProxy's own exporter binds a port in a frontend of its own: not one of the pool's (the
+  // deploy/ manifests run it; taken for the pool's, the adoption reloaded).
+  prometheus_ = MetricsEndpoint{.address = ip("127.0.0.1"), .port = 19520};
   BackendOptions limited;
   limited.maxconn = 7;
   limited.allow_sources = {*Cidr::parse("127.0.0.0/8")};

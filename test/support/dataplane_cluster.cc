@@ -10,7 +10,11 @@
 namespace berth::testing {
 
 std::map<std::string, std::string> DataplaneCluster::default_flags() {
+  // The per-port mode: these tests' port blocks are shared by many tests that run at once, and
+  // range mode binds a whole pool. Range mode's tests set "--listen-mode" to "range" and a
+  // block of their own (docs/development.md).
   return {{"--bind-address", "127.0.0.1"},
+          {"--listen-mode", "port"},
           {"--gather-delay", "50ms"},
           {"--min-reload-interval", "100ms"},
           {"--haproxy-check-period", "1s"},

@@ -43,6 +43,17 @@ class LoggedProcess {
   Result<void> start();
   // Arguments for the next start() (after the ones given to the constructor).
   void add_args(const std::vector<std::string>& args) { argv_.insert(argv_.end(), args.begin(), args.end()); }
+  // The next start() gives `flag` `value`: the value after the flag is replaced, or both are
+  // added (a flag given twice is refused).
+  void set_arg(const std::string& flag, const std::string& value) {
+    for (std::size_t i = 1; i + 1 < argv_.size(); ++i) {
+      if (argv_[i] == flag) {
+        argv_[i + 1] = value;
+        return;
+      }
+    }
+    add_args({flag, value});
+  }
   void kill();
   // `signal` (SIGTERM unless told), then SIGKILL after `grace`; returns the exit code.
   Result<int> stop(std::chrono::milliseconds grace = std::chrono::seconds(20), int signal = SIGTERM);

@@ -147,8 +147,9 @@ Result<void> RangeDriver::adopt_state(const GlobalSettings& global, const Model&
         return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
       });
   if (!rebuilt) return std::unexpected(rebuilt.error());
-  if (render_range_config(global, *rebuilt, files_) != *disk) {
-    return make_error(ErrorCode::kInvalid, "what it runs does not render its config on disk");
+  if (const std::string rendered = render_range_config(global, *rebuilt, files_); rendered != *disk) {
+    return make_error(ErrorCode::kInvalid, fmt::format("what it runs does not render its config on disk (at {})",
+                                                       first_difference(rendered, *disk)));
   }
   current_ = std::move(*rebuilt);
   current_global_ = global;

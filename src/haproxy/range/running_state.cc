@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "haproxy/apply_steps.h"
 #include "haproxy/map_entries.h"
+#include "haproxy/range/range_config.h"
 #include "haproxy/servers_state.h"
 
 namespace berth::haproxy {
@@ -63,33 +65,11 @@ std::vector<PortSpan> spans_of(const std::set<int>& ports) {
 
 }  // namespace
 
-std::set<int> bound_ports_of_config(std::string_view text) {
-  std::set<int> ports;
-  while (!text.empty()) {
-    const auto newline = text.find('\n');
-    std::string_view line = text.substr(0, newline);
-    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
-    const auto start = line.find_first_not_of(' ');
-    if (start == std::string_view::npos || !line.substr(start).starts_with("bind ")) continue;
-    auto address = line.substr(start + 5);
-    address = address.substr(0, address.find(' '));
-    const auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) continue;
-    auto range = address.substr(colon + 1);
-    const auto dash = range.find('-');
-    auto first = to_int(range.substr(0, dash));
-    auto last = dash == std::string_view::npos ? first : to_int(range.substr(dash + 1));
-    if (!first || !last || *first < 1 || *last > 65535 || *first > *last) continue;
-    for (int port = *first; port <= *last; ++port) ports.insert(port);
-  }
-  return ports;
-}
-
 Result<RangeState> rebuild_range_state(const RunningRangeAnswers& answers,
                                        const std::map<std::string, BackendKind>& kinds,
                                        const std::function<std::optional<std::string>(const std::string&)>& acl_text_of) {
   RangeState state;
-  state.layout.binds = spans_of(bound_ports_of_config(answers.config_text));
+  state.layout.binds = spans_of(bound_ports_of_config(answers.config_text, kRangeFrontendName));
   std::map<std::string, Slots> slots;
   auto read = for_each_server_state(answers.servers_state, [&](const ServerState& line) {
     auto slot = slot_index_of(line.server);

@@ -38,8 +38,4 @@ Result<RangeState> rebuild_range_state(const RunningRangeAnswers& answers,
                                        const std::map<std::string, BackendKind>& kinds,
                                        const std::function<std::optional<std::string>(const std::string&)>& acl_text_of);
 
-// The ports of a range config's bind lines ("bind 0.0.0.0:20000-20999"), for a master berth
-// adopts without knowing its state: they are HAProxy's own, not another process's.
-std::set<int> bound_ports_of_config(std::string_view config_text);
-
 }  // namespace berth::haproxy
