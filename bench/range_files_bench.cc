@@ -22,6 +22,7 @@
 #include "bench_support.h"
 #include "common/atomic_file.h"
 #include "haproxy/apply_steps.h"
+#include "haproxy/model_fixtures.h"
 #include "haproxy/range/range_config.h"
 #include "haproxy/range/range_plan.h"
 
@@ -30,11 +31,11 @@ namespace {
 using namespace berth::haproxy;
 using Clock = std::chrono::steady_clock;
 
+// A route per port, each to a server of its own.
 Listener listener_at(int host_port) {
-  const auto address = IpAddress::parse(fmt::format("10.{}.{}.{}", host_port / 62500, (host_port / 250) % 250, host_port % 250 + 1));
-  return Listener{.host_port = host_port,
-                  .service = ServiceRef{.ns = "tenant", .name = fmt::format("db-{}", host_port), .port = 3306},
-                  .servers = {Server{*address, 3306}}};
+  return db_listener(host_port, {server(fmt::format("10.{}.{}.{}", host_port / 62500, (host_port / 250) % 250,
+                                                    host_port % 250 + 1),
+                                        3306)});
 }
 
 double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }

@@ -159,10 +159,16 @@ bool ServiceChurn::create() {
     annotations[allocation_key(3306)] = value;
     written[allocation_key(3306)] = value;
   }
-  nlohmann::json service = {{"apiVersion", "v1"},
+  return create_with_slice(name,
+                           {{"apiVersion", "v1"},
                             {"kind", "Service"},
                             {"metadata", {{"name", name}, {"annotations", annotations}}},
-                            {"spec", {{"ports", random_ports()}}}};
+                            {"spec", {{"ports", random_ports()}}}},
+                           written);
+}
+
+bool ServiceChurn::create_with_slice(const std::string& name, const nlohmann::json& service,
+                                     const std::map<std::string, std::optional<std::string>>& written) {
   // The slice first: a Service that appears with its endpoints is served at once.
   ok(api_.create(kube::kEndpointSlices, kNamespace, slice_for(name)).has_value(), "create_slice");
   const auto write = writes_.begin(key_of(name), written);
@@ -250,15 +256,12 @@ void ServiceChurn::copy() {
   for (const auto& [key, value] : annotations.items()) {
     if (key.starts_with("haproxy-ingress/") && value.is_string()) written[key] = value.get<std::string>();
   }
-  nlohmann::json service = {{"apiVersion", "v1"},
-                            {"kind", "Service"},
-                            {"metadata", {{"name", name}, {"annotations", annotations}}},
-                            {"spec", {{"ports", (*source)["spec"]["ports"]}}}};
-  ok(api_.create(kube::kEndpointSlices, kNamespace, slice_for(name)).has_value(), "create_slice");
-  const auto write = writes_.begin(key_of(name), written);
-  const bool created = ok(api_.create(kube::kServices, kNamespace, service).has_value(), "create");
-  writes_.end(write, created);
-  if (created) live_.insert(name);
+  create_with_slice(name,
+                    {{"apiVersion", "v1"},
+                     {"kind", "Service"},
+                     {"metadata", {{"name", name}, {"annotations", annotations}}},
+                     {"spec", {{"ports", (*source)["spec"]["ports"]}}}},
+                    written);
 }
 
 }  // namespace berth::chaos

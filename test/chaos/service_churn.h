@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -62,6 +63,10 @@ class ServiceChurn {
   bool ok(bool succeeded, const char* what);
 
   bool create();
+  // Creates `name`'s EndpointSlice, then the Service, recording the allocation values it carries
+  // (`written`) as the user's; true when the Service was created.
+  bool create_with_slice(const std::string& name, const nlohmann::json& service,
+                         const std::map<std::string, std::optional<std::string>>& written);
   void remove();
   void change_ports();
   void change_options();

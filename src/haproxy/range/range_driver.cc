@@ -212,12 +212,14 @@ std::optional<RangeFilesSnapshot> RangeDriver::files_snapshot() {
   if (!running_ || !current_) return std::nullopt;  // nothing runs whose files to keep
   RangeFilesSnapshot snapshot{.global = current_global_, .state = *current_, .acl_backends = {}, .server_state = {}};
   snapshot.acl_backends.swap(unwritten_acls_);
-  if (!current_global_.server_state_file.empty() && !state_lines_.empty()) {
-    std::string all;
-    for (const auto& [backend, text] : state_lines_) all += text;
-    snapshot.server_state = state_file_text(state_header_, all);
-  }
+  if (!current_global_.server_state_file.empty() && !state_lines_.empty()) snapshot.server_state = server_state_text();
   return snapshot;
+}
+
+std::string RangeDriver::server_state_text() const {
+  std::string all;
+  for (const auto& [backend, text] : state_lines_) all += text;
+  return state_file_text(state_header_, all);
 }
 
 // Before a reload: the running worker's state of the slots that keep their server and kind, so
@@ -244,9 +246,7 @@ Result<void> RangeDriver::write_filtered_server_state(const GlobalSettings& glob
     }, &state_header_);
     if (!ok) return ok;
   }
-  std::string all;
-  for (const auto& [backend, text] : state_lines_) all += text;
-  return write_file_atomically(global.server_state_file, state_file_text(state_header_, all), 0600);
+  return write_file_atomically(global.server_state_file, server_state_text(), 0600);
 }
 
 // After a reload or start: HAProxy loaded the maps and the config berth wrote, so this normally

@@ -12,9 +12,9 @@
 //      so that a reload or restart by anyone reproduces the same routing while the next change
 //      need not wait for them.
 //   4. Reload (or start): the layout grows, global settings changed, or a port must be bound.
-//      The files being written behind are waited for first. Pool ports the running config does not bind are probed and busy ones left out of the
-//      binds (one busy port in a bound range fails the whole reload, while `haproxy -c`
-//      passes). The config (with every route's servers written in) is checked with `haproxy
+//      The files being written behind are waited for first. Pool ports the running config does
+//      not bind are probed and busy ones left out of the binds (one busy port in a bound range
+//      fails the whole reload, while `haproxy -c` passes). The config (with every route's servers written in) is checked with `haproxy
 //      -c`; the maps and ACL files of the new state and the server state of the slots that keep
 //      their server are written; then reload, confirm the new worker and reconcile: `show map`
 //      and `show servers state` of the new worker are compared with the state and any
@@ -122,6 +122,8 @@ class RangeDriver final : public Applier {
   Result<void> dump_server_state(const std::set<std::string>& backends);
   // What the file writer writes now (on its thread): the state's copy, taken under state_mu_.
   std::optional<RangeFilesSnapshot> files_snapshot();
+  // The server-state file's text: state_header_ and state_lines_.
+  std::string server_state_text() const;
   Result<void> write_filtered_server_state(const GlobalSettings& global, const RangeState& next);
   void reconcile(int worker);
   Result<int> current_worker();
